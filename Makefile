@@ -1,0 +1,37 @@
+# newsdag: `make run` then `make test` on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test dev bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## venv with the pinned dependencies and the spaCy model
+
+run: install  ## the whole chain on the bundled sample, with a summary
+	$(VENV)/bin/newsdag materialize
+
+test: install  ## unit and end-to-end tests
+	$(PY) -m pytest -q
+
+dev: install  ## the Dagster UI on http://127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
+	$(PY) bench/bench.py
+
+lock:  ## re-pin requirements.lock from requirements.in
+	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-emit-package newsdag
+
+clean:
+	rm -rf $(VENV) data .dagster_home

@@ -1,0 +1,1 @@
+"""The Dagster assets of the chain: each one a sentence that calls the core."""

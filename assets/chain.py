@@ -1,0 +1,93 @@
+"""raw files -> cleaned articles -> deduplicated set -> entities -> actor mentions -> daily counts."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.metadata import table_metadata
+from newsdag import pipeline, warehouse
+from newsdag.resources import NewsdagResource
+
+GROUP = "news"
+
+
+@dg.asset(group_name=GROUP, kinds={"duckdb", "python"})
+def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."""
+    with newsdag.work_db() as con:
+        stats = pipeline.build_raw_files(newsdag.settings, con)
+    context.log.info(f"raw files: {stats}")
+    return dg.MaterializeResult(metadata={"dagster/row_count": stats["files"], **stats})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("articles", deps=[raw_files], group_name=GROUP, kinds={"duckdb", "pandas"},
+                     description="One row per accepted raw file: date, title and body with page chrome removed."),
+        dg.AssetSpec("rejected_files", deps=[raw_files], group_name=GROUP, kinds={"duckdb", "pandas"},
+                     description="Quarantine: every raw file that did not become an article, with a reason."),
+    ]
+)
+def cleaned_articles(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
+    """Parse date headers or page-text dates, strip page chrome, quarantine what cannot be used."""
+    with newsdag.work_db() as con:
+        stats = pipeline.build_cleaned(newsdag.settings, con)
+    yield dg.MaterializeResult(asset_key="articles", metadata=table_metadata("articles", stats["articles"]))
+    yield dg.MaterializeResult(
+        asset_key="rejected_files",
+        metadata={**table_metadata("rejected_files", stats["rejected"]),
+                  **{f"rejected_{k}": int(v) for k, v in stats["rejected_by_reason"].items()}},
+    )
+
+
+@dg.asset(deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"})
+def article_duplicates(newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Exact and near duplicates (MinHash LSH, verified), each pointing at its canonical article."""
+    with newsdag.work_db() as con:
+        stats = pipeline.build_duplicates(newsdag.settings, con)
+    return dg.MaterializeResult(metadata={**table_metadata("article_duplicates", stats["duplicates"]),
+                                          "groups": stats["groups"], "canonical_articles": stats["canonical"]})
+
+
+@dg.asset(deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"})
+def entities(newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Named entities that spaCy's NER finds in canonical articles."""
+    with newsdag.work_db() as con:
+        stats = pipeline.build_entities(newsdag.settings, con)
+    return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],
+                                          "model": stats["model"]})
+
+
+@dg.asset(deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"})
+def entity_mentions(newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Each entity mention mapped to its canonical actor (aliases, demonyms, short names)."""
+    with newsdag.work_db() as con:
+        stats = pipeline.build_mentions(newsdag.settings, con)
+    return dg.MaterializeResult(metadata={**table_metadata("entity_mentions", stats["mentions"]),
+                                          "actors": stats["actors"], "dropped_blank": stats["dropped"]})
+
+
+@dg.asset(deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"})
+def actor_mentions_daily(newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Per day and actor: mentions and distinct articles."""
+    with newsdag.work_db() as con:
+        stats = pipeline.build_daily(newsdag.settings, con)
+        top = pipeline.top_actors(con, per_day=5)
+    return dg.MaterializeResult(metadata={
+        **table_metadata("actor_mentions_daily", stats["rows"]),
+        "days": stats["days"],
+        "top_actors": dg.MetadataValue.md(top.head(50).to_markdown(index=False) if len(top) else "(no mentions)"),
+    })
+
+
+@dg.asset(deps=["articles", "rejected_files", article_duplicates, entity_mentions, actor_mentions_daily],
+          group_name=GROUP, kinds={"duckdb"})
+def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """The analysts' DuckDB file, published atomically from the working database."""
+    s = newsdag.settings
+    path = warehouse.publish(s.work_db_path, s.db_path, s.storage_version)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path.resolve())),
+                                          "storage_version": s.storage_version})
+
+
+CHAIN = [raw_files, cleaned_articles, article_duplicates, entities, entity_mentions, actor_mentions_daily, warehouse_file]

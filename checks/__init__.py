@@ -1,0 +1,1 @@
+"""Data-quality asset checks of the chain."""

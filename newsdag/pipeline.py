@@ -1,0 +1,175 @@
+"""The chain's steps as plain functions over the working DuckDB database (no Dagster here).
+
+Each step reads its inputs from the working database, writes its output table(s) in one
+transaction, and returns a small dict of figures for the caller to report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+import duckdb
+import pandas as pd
+
+from newsdag import actors, cleaning, dedup, ner, reading
+from newsdag.settings import Settings
+from newsdag.warehouse import replace_table, replace_table_sql
+
+log = logging.getLogger("newsdag")
+
+_WORD = re.compile(r"\w+")
+
+
+def article_id_for(source_path: str) -> str:
+    """Stable article id: first 16 hex digits of sha256 of the relative source path."""
+    return hashlib.sha256(source_path.encode("utf-8")).hexdigest()[:16]
+
+
+def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+    """Inventory every raw file: path, content hash, decoded text or the reason it cannot be read."""
+    paths = reading.list_raw_files(settings.raw_dir)
+    log.info("raw files: reading %d files under %s", len(paths), settings.raw_dir)
+    rows = []
+    for i, path in enumerate(paths, 1):
+        rows.append(reading.read_raw_file(path, settings.raw_dir))
+        if i % 5000 == 0:
+            log.info("raw files: read %d/%d", i, len(paths))
+    frame = pd.DataFrame(
+        {
+            "source_path": [r.source_path for r in rows],
+            "content_hash": [r.content_hash for r in rows],
+            "size_bytes": [r.size_bytes for r in rows],
+            "text": [r.text for r in rows],
+            "error": [r.error for r in rows],
+        }
+    )
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        "CREATE OR REPLACE TABLE raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
+        "text VARCHAR, error VARCHAR)"
+    )
+    con.execute("INSERT INTO raw_files SELECT * FROM frame")
+    con.execute("COMMIT")
+    return {"files": len(frame), "undecodable": int(frame["error"].notna().sum()), "bytes": int(frame["size_bytes"].sum())}
+
+
+def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+    """Parse and clean every decoded file into `articles`; quarantine the rest in `rejected_files`."""
+    raw = con.execute("SELECT source_path, content_hash, text, error FROM raw_files ORDER BY source_path").df()
+    texts = [t for t in raw["text"] if isinstance(t, str)]
+    recurring = cleaning.find_recurring_lines(texts)
+    log.info("cleaning: %d files, %d recurring boilerplate lines found", len(raw), len(recurring))
+    accepted, rejected = [], []
+    for row in raw.itertuples(index=False):
+        if row.text is None or (isinstance(row.text, float)):
+            reason = "unreadable" if str(row.error).startswith("cannot read") else "undecodable"
+            rejected.append((row.source_path, reason, row.error, row.content_hash))
+            continue
+        result = cleaning.parse_document(row.text, recurring)
+        if isinstance(result, cleaning.Rejected):
+            rejected.append((row.source_path, result.reason, result.detail, row.content_hash))
+            continue
+        accepted.append(
+            (
+                article_id_for(row.source_path),
+                row.source_path,
+                result.published_date,
+                result.date_source,
+                result.title,
+                result.body,
+                len(_WORD.findall(result.body)),
+                row.content_hash,
+            )
+        )
+    articles = pd.DataFrame(
+        accepted,
+        columns=["article_id", "source_path", "published_date", "date_source", "title", "body", "word_count", "content_hash"],
+    )
+    articles["published_date"] = pd.to_datetime(articles["published_date"]).dt.date
+    rejected_frame = pd.DataFrame(rejected, columns=["source_path", "reason", "detail", "content_hash"])
+    replace_table(con, "articles", articles)
+    replace_table(con, "rejected_files", rejected_frame)
+    by_reason = rejected_frame["reason"].value_counts().sort_index().to_dict()
+    log.info("cleaning: %d articles accepted, %d files rejected %s", len(articles), len(rejected_frame), by_reason)
+    return {"articles": len(articles), "rejected": len(rejected_frame), "rejected_by_reason": by_reason}
+
+
+def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+    """Collapse exact and near duplicates: each non-canonical article points at its canonical one."""
+    articles = con.execute("SELECT article_id, source_path, published_date, body FROM articles").df()
+    log.info("dedup: comparing %d articles", len(articles))
+    dups = dedup.find_duplicates(articles)
+    replace_table(con, "article_duplicates", dups)
+    log.info("dedup: %d duplicates in %d groups", len(dups), dups["duplicate_of"].nunique())
+    return {"duplicates": len(dups), "groups": int(dups["duplicate_of"].nunique()), "canonical": len(articles) - len(dups)}
+
+
+CANONICAL_ARTICLES_SQL = (
+    "SELECT a.article_id, a.body FROM articles a "
+    "WHERE a.article_id NOT IN (SELECT article_id FROM article_duplicates) ORDER BY a.article_id"
+)
+
+
+def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+    """Run spaCy NER over canonical articles into `entities` (raw mentions before actor resolution)."""
+    total = con.execute(f"SELECT count(*) FROM ({CANONICAL_ARTICLES_SQL})").fetchone()[0]
+    log.info("ner: %d canonical articles with %s (labels %s)", total, settings.spacy_model, ",".join(settings.labels))
+
+    def rows():
+        cursor = con.cursor()
+        cursor.execute(CANONICAL_ARTICLES_SQL)
+        while batch := cursor.fetchmany(1000):
+            yield from batch
+
+    def progress(done: int, of: int | None) -> None:
+        log.info("ner: %d/%s articles", done, of)
+
+    frame = ner.extract_entities(
+        rows(), settings.spacy_model, settings.labels, batch_size=settings.batch_size,
+        n_process=settings.n_process, total=total, progress=progress,
+    )
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        "CREATE OR REPLACE TABLE entities (article_id VARCHAR, entity_text VARCHAR, entity_label VARCHAR, "
+        "start_char BIGINT, end_char BIGINT)"
+    )
+    con.execute("INSERT INTO entities SELECT * FROM frame")
+    con.execute("COMMIT")
+    return {"entities": len(frame), "articles": total, "model": ner.model_version(settings.spacy_model)}
+
+
+def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+    """Map every entity to its canonical actor into `entity_mentions`."""
+    raw = con.execute(
+        "SELECT e.article_id, a.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char "
+        "FROM entities e JOIN articles a USING (article_id) ORDER BY e.article_id, e.start_char"
+    ).df()
+    raw["published_date"] = pd.to_datetime(raw["published_date"]).dt.date
+    mentions = actors.resolve_actors(raw, actors.load_aliases(settings.aliases_path))
+    replace_table(con, "entity_mentions", mentions)
+    log.info("actors: %d mentions of %d actors", len(mentions), mentions["actor"].nunique())
+    return {"mentions": len(mentions), "actors": int(mentions["actor"].nunique()), "dropped": len(raw) - len(mentions)}
+
+
+def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+    """Count mentions and distinct articles per day and actor."""
+    n = replace_table_sql(
+        con,
+        "actor_mentions_daily",
+        "SELECT published_date, actor, actor_type, count(*), count(DISTINCT article_id) "
+        "FROM entity_mentions GROUP BY ALL ORDER BY 1, 4 DESC, 2",
+    )
+    days = con.execute("SELECT count(DISTINCT day) FROM actor_mentions_daily").fetchone()[0]
+    return {"rows": n, "days": days}
+
+
+def top_actors(con: duckdb.DuckDBPyConnection, per_day: int = 5) -> pd.DataFrame:
+    """The top actors of each day by mentions (ties broken by name)."""
+    return con.execute(
+        "SELECT day, actor, actor_type, mentions, articles FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY day ORDER BY mentions DESC, actor) AS rank"
+        "  FROM actor_mentions_daily) WHERE rank <= ? ORDER BY day, rank",
+        [per_day],
+    ).df()

