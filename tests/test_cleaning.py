@@ -1,0 +1,411 @@
+"""Tests for newsdag.cleaning: date header, page-text dates, chrome removal, recurring lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+from newsdag.cleaning import (
+    Parsed,
+    Rejected,
+    find_recurring_lines,
+    normalise_line,
+    parse_document,
+)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "newsdag" / "sample"
+
+
+def sample(prefix: str) -> str:
+    (path,) = SAMPLES.glob(f"{prefix}_*.txt")
+    return path.read_bytes().decode("utf-8-sig")
+
+
+def paragraphs(p: Parsed) -> list[str]:
+    return p.body.split("\n\n")
+
+
+# --------------------------------------------------------------------------- date header
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        (" date 2021-13-45 Body text here.", "'2021-13-45' is not a calendar date"),
+        (" date 2021-02-30 Body text here.", "'2021-02-30' is not a calendar date"),
+        (" date 28/07/2021 Body text here.", "'28/07/2021' is not ISO YYYY-MM-DD"),
+        (" date 2021-07 Body text here.", "'2021-07' is not ISO YYYY-MM-DD"),
+        (" date yesterday Body text here.", "'yesterday' is not ISO YYYY-MM-DD"),
+        (" date 2021-07-28Body glued to the date.", "'2021-07-28Body' is not ISO YYYY-MM-DD"),
+        (" date ", "date header has no date"),
+        ("date", "date header has no date"),
+        (" date \nBody on the next line.", "date header has no date"),
+    ],
+)
+def test_malformed_date_header(text: str, quoted: str) -> None:
+    r = parse_document(text)
+    assert isinstance(r, Rejected)
+    assert r.reason == "malformed_date_header"
+    assert quoted in r.detail
+
+
+def test_valid_header() -> None:
+    r = parse_document(" date 2021-07-28 The first paragraph.\n\nThe second paragraph.\n")
+    assert r == Parsed(dt.date(2021, 7, 28), "header", None,
+                       "The first paragraph.\n\nThe second paragraph.")
+
+
+def test_header_without_leading_space_and_single_newlines() -> None:
+    r = parse_document("date 1987-02-26 LONDON, Feb 26 - A said B.\nC said D.\nReuter\n")
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(1987, 2, 26)
+    assert paragraphs(r) == ["LONDON, Feb 26 - A said B.", "C said D."]
+
+
+def test_capitalised_date_is_not_a_header() -> None:
+    r = parse_document("Date: July 28, 2021\n\nSome headline here\n\nA real sentence of the article body.")
+    assert isinstance(r, Parsed)
+    assert r.date_source == "page_text"
+    assert r.published_date == dt.date(2021, 7, 28)
+
+
+def test_crlf_input() -> None:
+    r = parse_document(" date 2021-07-28 First line.\r\n\r\nSecond line.\r\nReuter\r\n")
+    assert isinstance(r, Parsed)
+    assert "\r" not in r.body
+    assert paragraphs(r) == ["First line.", "Second line."]
+
+
+def test_crlf_page_text() -> None:
+    text = sample("001").replace("\r\n", "\n").replace("\n", "\r\n")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2021, 7, 28)
+    assert r.body == parse_document(sample("001")).body
+
+
+# --------------------------------------------------------------------------- page-text dates
+
+@pytest.mark.parametrize(("prefix", "date"), [("001", dt.date(2021, 7, 28)),
+                                              ("004", dt.date(2021, 8, 10))])
+def test_page_text_date_of_seeds(prefix: str, date: dt.date) -> None:
+    r = parse_document(sample(prefix))
+    assert isinstance(r, Parsed)
+    assert r.published_date == date
+    assert r.date_source == "page_text"
+
+
+@pytest.mark.parametrize(
+    ("line", "date"),
+    [
+        ("Updated: Jul 28, 2021, 04:31 PM IST", dt.date(2021, 7, 28)),
+        ("August 10, 2021", dt.date(2021, 8, 10)),
+        ("10 August 2021", dt.date(2021, 8, 10)),
+        ("Jul 28, 2021", dt.date(2021, 7, 28)),
+        ("2021-07-28", dt.date(2021, 7, 28)),
+        ("Published: Wednesday, 28th July 2021 10:02 GMT", dt.date(2021, 7, 28)),
+    ],
+)
+def test_page_text_date_formats(line: str, date: dt.date) -> None:
+    text = f"site_logo\n{line}\n\nSome headline here\n\nThe article says something important today."
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == date
+    assert line not in r.body
+
+
+def test_invalid_calendar_date_in_page_is_ignored() -> None:
+    r = parse_document("February 30, 2021\nMarch 2, 2021\n\nHeadline\n\nThe body sentence is here.")
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2021, 3, 2)
+
+
+def test_published_preferred_over_updated() -> None:
+    text = ("Updated: Aug 2, 2021\nPublished: Aug 1, 2021\n\nHeadline\n\n"
+            "The body sentence of the article is here.")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2021, 8, 1)
+
+
+def test_missing_date() -> None:
+    r = parse_document("ugc_banner\n\nSome headline\n\nA body without any date at all in it.")
+    assert isinstance(r, Rejected)
+    assert r.reason == "missing_date"
+
+
+def test_ambiguous_numeric_date_is_not_guessed() -> None:
+    r = parse_document("Posted 07/08/2021\n\nHeadline\n\nThe body sentence of the article is here.")
+    assert isinstance(r, Rejected)
+    assert r.reason == "missing_date"
+
+
+def test_date_far_down_the_page_is_not_used() -> None:
+    lines = [f"Paragraph number {i} of the article, which is quite long." for i in range(30)]
+    lines.append("August 10, 2021")
+    r = parse_document("\n\n".join(lines))
+    assert isinstance(r, Rejected)
+    assert r.reason == "missing_date"
+
+
+# --------------------------------------------------------------------------- empty body
+
+@pytest.mark.parametrize("text", [" date 2021-07-28", " date 2021-07-28 \n\n  \r\n", "date 2021-07-28 ...\n"])
+def test_empty_body_header_only(text: str) -> None:
+    r = parse_document(text)
+    assert r == Rejected("empty_body", "file has a date header but no body")
+
+
+def test_empty_body_after_cleaning_header() -> None:
+    r = parse_document(" date 2021-07-28 Watch:\n\n(With inputs from Agencies)\nReuter\n")
+    assert r == Rejected("empty_body", "body is empty after removing page chrome")
+
+
+def test_empty_body_page_only_chrome() -> None:
+    text = ("ugc_banner\n\nWION Web Team\nAfghanistan Updated: Jul 28, 2021, 04:31 PM IST\n"
+            "main img\nPhotograph:(Reuters)\n\nStory highlights\n\n3 mins read\nGo toTop\n")
+    r = parse_document(text)
+    assert r == Rejected("empty_body", "body is empty after removing page chrome")
+
+
+# --------------------------------------------------------------------------- chrome removal on seeds
+
+CHROME_001 = ["ugc_banner", "WION Web Team", "Updated:", "04:31 PM IST", "main img",
+              "Photograph:(Reuters)", "Story highlights", "Watch:", "With inputs from"]
+
+
+def test_chrome_removed_from_001() -> None:
+    r = parse_document(sample("001"))
+    assert isinstance(r, Parsed)
+    for chrome in CHROME_001:
+        assert chrome not in r.body, chrome
+    title = "Amid fighting between Taliban and Afghan troops, Russia to bolster Tajikistan's military"
+    assert r.title == title
+    paras = paragraphs(r)
+    assert paras[0] == title
+    assert paras[1].startswith("Amid heavy fighting in Afghanistan between Afghan troops and the Taliban")
+    assert "Chinese foreign minister Wang Yi told the Taliban" in r.body
+    assert paras[-1].startswith("Reports say Tajikistan is ready to accept 100,000 refugees")
+
+
+def test_001_is_title_plus_highlights_plus_000() -> None:
+    a = parse_document(sample("000"))
+    b = parse_document(sample("001"))
+    assert isinstance(a, Parsed) and isinstance(b, Parsed)
+    assert a.title is None and a.date_source == "header"
+    assert "Watch:" not in a.body and "With inputs" not in a.body
+    assert paragraphs(b)[2:] == paragraphs(a)
+    assert len(paragraphs(a)) == 11
+
+
+CHROME_004 = ["August 10, 2021", "3 mins read", "Pic credit", "B-52 Bomber strike", "ALSO READ",
+              "Taliban kidnap and forcibly marry", "Previous Story", "Baloch senator alleges",
+              "Next Story", "Afghan forces must fight for their nation", "Latest from",
+              "Vance", "Bangladesh", "Go toTop", "Don't Miss", "climate envoy", "Congress"]
+
+
+def test_chrome_removed_from_004() -> None:
+    r = parse_document(sample("004"))
+    assert isinstance(r, Parsed)
+    for chrome in CHROME_004:
+        assert chrome not in r.body, chrome
+    assert r.title == "US to press Taliban to stop military offensive"
+    paras = paragraphs(r)
+    assert paras[0] == r.title
+    # the lede has no final period but ends with part of a sentence that must stay
+    assert paras[1].endswith("reports Asian Lite News")
+    assert "US to continue to support Afghan forces" in paras  # sub-heading inside the article
+    assert "Pentagon Press Secretary John Kirby" in r.body
+    assert paras[-1].startswith("Given the deteriorating security situation, the US Embassy in Kabul")
+
+
+@pytest.mark.parametrize("prefix", ["002", "003"])
+def test_other_header_seeds_keep_all_paragraphs(prefix: str) -> None:
+    text = sample(prefix)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.date_source == "header" and r.title is None
+    assert "inputs from" not in r.body.lower()
+    raw_paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    assert len(paragraphs(r)) == len(raw_paras) - 1  # only the credit line went
+
+
+# --------------------------------------------------------------------------- general line rules
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        "By John Smith",
+        "By Jane Doe and Bob Roe",
+        "Express News Service",
+        "Photo: Reuters",
+        "File photo (Photo: AFP)",
+        "Rescue workers at the site (Image credit: Twitter)",
+        "5 min read",
+        "Read more: Taliban seize another city",
+        "Also Read | Some teaser headline",
+        "Share",
+        "Facebook Twitter WhatsApp",
+        "(With inputs from PTI)",
+        "(Reporting by John Smith; Editing by Jane Doe)",
+        "Advertisement",
+        "Key Highlights",
+        "Home | World | Asia | Afghanistan",
+    ],
+)
+def test_chrome_line_removed(chrome: str) -> None:
+    text = f" date 2021-07-28 The article sentence stays in place.\n\n{chrome}\n\nAnother sentence stays too."
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["The article sentence stays in place.", "Another sentence stays too."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "By contrast, Rudolph Penner said the budget process has broken down.",
+        "Share prices rose in very active trading today.",
+        "Photographs of the meeting were released by the ministry on Friday.",
+        "The issue, reports Asian Lite News, was discussed at length",
+        "Watchdogs said the deal would be reviewed.",
+        "Company was formed Dec 30, 1985.",
+        "Record March 31, 1987",
+        "He said they were told by Reuter correspondents in the region that talks stalled.",
+    ],
+)
+def test_real_sentences_kept(sentence: str) -> None:
+    r = parse_document(f" date 1987-03-01 First sentence of the story.\n{sentence}\nLast line.\nREUTER\n")
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["First sentence of the story.", sentence, "Last line."]
+
+
+@pytest.mark.parametrize("signoff", ["Reuter", "REUTER", "reuter", "Reuter &#3;", "REUTER  \t",
+                                     "REUTER...", "Reuter\n&#3;", "REUTER^M"])
+def test_reuter_signoff_removed(signoff: str) -> None:
+    r = parse_document(f" date 1987-02-26 NEW YORK, Feb 26 - Acme Corp said it agreed to buy Beta Inc.\n{signoff}\n")
+    assert isinstance(r, Parsed)
+    assert r.body == "NEW YORK, Feb 26 - Acme Corp said it agreed to buy Beta Inc."
+
+
+def test_reuter_signoff_glued_to_last_sentence() -> None:
+    r = parse_document(" date 1987-02-26 Pre-tax profit rose to 105.9 mln stg. REUTER\n")
+    assert isinstance(r, Parsed)
+    assert r.body == "Pre-tax profit rose to 105.9 mln stg."
+    r = parse_document(" date 1987-02-26 The figures were confirmed, officials told Reuters.\n")
+    assert isinstance(r, Parsed)
+    assert r.body == "The figures were confirmed, officials told Reuters."
+
+
+def test_unproc_table_text_kept() -> None:
+    text = (" date 1987-02-26 FEDERAL RESERVE WEEKLY REPORT 1 - FEB 26\n"
+            "Two weeks ended Feb 25 daily avgs-mlns\n"
+            "Net free reserves.............644 vs.....1,337\n"
+            "Bank borrowings...............680 vs.......425\n"
+            "- - - -\n"
+            "Reuter\n")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["FEDERAL RESERVE WEEKLY REPORT 1 - FEB 26",
+                             "Two weeks ended Feb 25 daily avgs-mlns",
+                             "Net free reserves.............644 vs.....1,337",
+                             "Bank borrowings...............680 vs.......425"]
+
+
+def test_footer_marker_cuts_rest_but_not_before_article() -> None:
+    text = ("July 1, 2021\nDon't Miss\n\nHeadline of the story\n\n"
+            "The first real sentence of the article is long enough.\n\n"
+            "Related Stories\n\nOther story teaser one\n\nOther story teaser two is a sentence too.")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Headline of the story",
+                             "The first real sentence of the article is long enough."]
+
+
+def test_recurring_lines_removed() -> None:
+    text = " date 2021-07-28 Body sentence one.\nSubscribe to Our Daily Brief\nBody sentence two.\n"
+    rec = frozenset({normalise_line("  SUBSCRIBE to our   daily brief ")})
+    r = parse_document(text, rec)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Body sentence one.", "Body sentence two."]
+    r2 = parse_document(" date 2021-07-28 Body sentence one.\nOur Daily Brief\nBody sentence two.\n",
+                        frozenset({"our daily brief"}))
+    assert isinstance(r2, Parsed)
+    assert "Our Daily Brief" not in r2.body
+
+
+# --------------------------------------------------------------------------- recurring lines
+
+def test_normalise_line() -> None:
+    assert normalise_line("  Latest\tFROM \u00a0 Top  News \n") == "latest from top news"
+
+
+def _synthetic_corpus(n: int) -> list[str]:
+    texts = []
+    for i in range(n):
+        lines = [f" date 2021-07-{1 + i % 28:02d} Story {i} says company {i} made a deal."]
+        if i < 30:
+            lines.append("Follow Our Newsroom")  # short chrome line in 30 files
+        if i < 10:
+            lines.append("Rare Short Line")  # only in 10 files
+        # a templated long sentence repeated in every file: article text, never chrome
+        lines.append("The dollar opened at 1.35 marks in quiet trading, dealers said.")
+        lines.append("Nine mths")  # short, in every file
+        lines.append("Reuter")
+        texts.append("\n".join(lines))
+    return texts
+
+
+def test_find_recurring_lines_short_vs_templated() -> None:
+    rec = find_recurring_lines(_synthetic_corpus(100))
+    assert "follow our newsroom" in rec
+    assert "reuter" in rec
+    assert "nine mths" in rec
+    assert "rare short line" not in rec
+    assert not any("dollar" in line for line in rec)
+    assert not any(line.startswith("date") or "deal" in line for line in rec)
+
+
+def test_find_recurring_lines_threshold_scales_with_corpus() -> None:
+    # 30 files of 5000 is below 1 % (50 files), so the line is not recurring there
+    texts = _synthetic_corpus(5000)
+    rec = find_recurring_lines(texts)
+    assert "follow our newsroom" not in rec
+    assert "reuter" in rec
+    assert "follow our newsroom" in find_recurring_lines(texts, min_fraction=0.005)
+
+
+def test_find_recurring_lines_counts_files_not_lines() -> None:
+    texts = ["date 2021-01-01 x\n" + "Repeated Line\n" * 50] * 5 + [f"date 2021-01-01 y{i}" for i in range(20)]
+    assert find_recurring_lines(texts) == frozenset()
+
+
+def test_find_recurring_lines_long_short_line_rejected() -> None:
+    texts = [f"date 2021-01-01 Body {i}\none two three four five six seven\nSeven words: no"
+             for i in range(40)]
+    rec = find_recurring_lines(texts)
+    assert "one two three four five six seven" not in rec
+    assert "seven words: no" in rec
+
+
+def test_find_recurring_lines_accepts_iterator_and_is_fast() -> None:
+    texts = _synthetic_corpus(20_000)
+    start = time.perf_counter()
+    rec = find_recurring_lines(iter(texts))
+    assert time.perf_counter() - start < 1.0
+    assert "follow our newsroom" not in rec and "reuter" in rec
+
+
+def test_also_read_sentence_kept_but_teaser_dropped() -> None:
+    text = (" date 2021-07-28 First sentence.\nALSO READ Taliban kidnap teenage girls\n"
+            "Also read the statement issued by the ministry on Monday.\n")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["First sentence.", "Also read the statement issued by the ministry on Monday."]
+
+
+def test_lowercase_date_word_is_always_a_header() -> None:
+    r = parse_document("date night ideas for the summer are plenty.")
+    assert isinstance(r, Rejected)
+    assert r.detail == "header date 'night' is not ISO YYYY-MM-DD"
