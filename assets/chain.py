@@ -1,6 +1,5 @@
 """raw files -> cleaned articles -> deduplicated set -> entities -> actor mentions -> daily counts."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -74,11 +74,41 @@ def materialize(s: Settings):
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    run_config = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 
 
-def print_summary(s: Settings, top: int, out=sys.stdout) -> None:
+def check_outcomes(result) -> list[dict]:
+    """The run's asset-check results: name, asset, passed, severity, failing rows, sample."""
+    rows = []
+    for ev in result.get_asset_check_evaluations():
+        meta = ev.metadata or {}
+        failing = meta.get("failing_rows")
+        sample = meta.get("sample")
+        rows.append({
+            "check": ev.check_name, "asset": ev.asset_key.to_user_string(), "passed": ev.passed,
+            "severity": ev.severity.value, "failing_rows": getattr(failing, "value", failing),
+            "sample": getattr(sample, "value", sample) or [],
+        })
+    return sorted(rows, key=lambda r: (r["passed"], r["severity"] != "ERROR", r["check"]))
+
+
+def print_checks(outcomes: list[dict], out=None) -> None:
+    out = out or sys.stdout
+    print(f"  data-quality checks ({sum(o['passed'] for o in outcomes)}/{len(outcomes)} passed):", file=out)
+    for o in outcomes:
+        status = "ok  " if o["passed"] else ("FAIL" if o["severity"] == "ERROR" else "warn")
+        line = f"    {status} {o['check']:<30} {o['asset']:<22}"
+        if not o["passed"]:
+            sample = ", ".join(map(str, o["sample"][:3]))
+            line += f" {o['failing_rows']} failing" + (f" (e.g. {sample})" if sample else "")
+        print(line.rstrip(), file=out)
+
+
+def print_summary(s: Settings, top: int, out=None) -> None:
+    out = out or sys.stdout
+    import pandas as pd
+
     from newsdag import pipeline, warehouse
 
     with warehouse.session(s.db_path, read_only=True) as con:
@@ -99,7 +129,7 @@ def print_summary(s: Settings, top: int, out=sys.stdout) -> None:
         print(f"  top {top} actors per day (mentions / articles):", file=out)
         for day, group in table.groupby("day", sort=True):
             cells = ", ".join(f"{r.actor} {r.mentions}/{r.articles}" for r in group.itertuples())
-            print(f"    {day}  {cells}", file=out)
+            print(f"    {pd.Timestamp(day).date()}  {cells}", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,13 +139,27 @@ def main(argv: list[str] | None = None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
+        return _run(args)
+    finally:
+        log.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         s = _settings(args)
         _preflight(s)
         started = time.monotonic()
         result = materialize(s)
-        if not result.success:
+        outcomes = check_outcomes(result)
+        blocking = [o for o in outcomes if not o["passed"] and o["severity"] == "ERROR"]
+        if not result.success and not blocking:
             raise CliError(_failure_message(result))
+        if blocking:
+            print_checks(outcomes, out=sys.stderr)
+            names = ", ".join(o["check"] for o in blocking)
+            raise CliError(f"blocking data-quality check failed ({names}); the warehouse was not published")
         print_summary(s, args.top)
+        print_checks(outcomes)
         print(f"  took {time.monotonic() - started:.1f}s", file=sys.stdout)
         return 0
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.chain import CHAIN
+from checks.quality_checks import CHECKS
 from newsdag.resources import NewsdagResource
 from newsdag.settings import Settings
 
@@ -13,6 +14,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
     """The chain's assets and checks bound to `settings`."""
     return dg.Definitions(
         assets=CHAIN,
+        asset_checks=CHECKS,
         resources={"newsdag": NewsdagResource.from_settings(settings)},
         # Steps share one DuckDB working file, which allows one writer: run them in one process.
         executor=dg.in_process_executor,

