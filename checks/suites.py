@@ -1,0 +1,101 @@
+"""One expectation suite per checked table: which frame each check validates and what it expects.
+
+Expectations are built lazily (GX takes seconds to import), from the `gx` module passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from checks import names
+from newsdag import quality
+from newsdag.settings import Settings
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    asset: str
+    blocking_error: bool                     # ERROR severity (blocks publishing) vs WARN
+    description: str
+    frame: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame]
+    expectations: Callable[[object, Settings], list]   # (gx module, settings) -> expectations
+    id_column: str                           # identifies failing rows in the sample
+
+
+def _date_bounds(settings: Settings) -> tuple[dt.date, dt.date]:
+    """Oldest allowed date (configurable) and the newest: tomorrow in UTC, so no time zone is in the future."""
+    return settings.min_date, dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)
+
+
+RAW_FILES_SUITE = [
+    CheckDef(names.FILES_DECODE, "raw_files", False, "Every raw file decodes as UTF-8 or cp1252.",
+             quality.raw_profile, lambda gx, s: [gx.expectations.ExpectColumnValuesToBeInSet(column="decoded", value_set=[True])],
+             "source_path"),
+    CheckDef(names.DATE_HEADERS_WELL_FORMED, "raw_files", False,
+             "Every ' date ' header carries an ISO calendar date (YYYY-MM-DD).",
+             quality.raw_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToMatchStrftimeFormat(column="header_date", strftime_format="%Y-%m-%d")],
+             "source_path"),
+]
+
+REJECTED_FILES_SUITE = [
+    CheckDef(names.BODIES_NOT_EMPTY, "rejected_files", False, "Every dated file has a non-empty body after cleaning.",
+             quality.body_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeBetween(column="body_chars", min_value=1)],
+             "source_path"),
+    CheckDef(names.RAW_FILES_ACCOUNTED_FOR, "rejected_files", True,
+             "Every raw file is in exactly one of articles and rejected_files (raw = articles + rejected).",
+             quality.accounting,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeInSet(column="times_accounted", value_set=[1]),
+                            gx.expectations.ExpectColumnValuesToBeInSet(column="is_raw_file", value_set=[True])],
+             "source_path"),
+]
+
+ARTICLES_SUITE = [
+    CheckDef(names.ARTICLES_DATES_VALID, "articles", True,
+             "published_date is present, not in the future and not before the configured minimum.",
+             quality.articles_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToNotBeNull(column="published_date"),
+                            gx.expectations.ExpectColumnValuesToBeBetween(
+                                column="published_date", min_value=_date_bounds(s)[0], max_value=_date_bounds(s)[1])],
+             "source_path"),
+    CheckDef(names.ARTICLES_BODIES_NOT_EMPTY, "articles", True, "Every article has a non-empty body.",
+             quality.articles_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeBetween(column="body_chars", min_value=1)],
+             "source_path"),
+    CheckDef(names.ARTICLE_IDS_UNIQUE, "articles", True, "article_id is unique.",
+             quality.articles_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeUnique(column="article_id")],
+             "source_path"),
+]
+
+ENTITY_MENTIONS_SUITE = [
+    CheckDef(names.ACTORS_NOT_BLANK, "entity_mentions", True, "entity_mentions.actor is never null or blank.",
+             quality.mentions_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToNotBeNull(column="actor"),
+                            gx.expectations.ExpectColumnValuesToNotMatchRegex(column="actor", regex=r"^\s*$")],
+             "article_id"),
+    CheckDef(names.NO_MENTIONS_FROM_DUPLICATES, "entity_mentions", True, "No mention comes from a duplicate article.",
+             quality.mentions_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeInSet(column="from_duplicate", value_set=[False])],
+             "article_id"),
+]
+
+ACTOR_MENTIONS_DAILY_SUITE = [
+    CheckDef(names.DAILY_COUNTS_ADD_UP, "actor_mentions_daily", True,
+             "Daily mentions and articles equal a recount from entity_mentions.",
+             quality.daily_reconciliation,
+             lambda gx, s: [gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="mentions", column_B="recounted_mentions"),
+                            gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="articles", column_B="recounted_articles")],
+             "key"),
+]
+
+ALL_CHECKS: list[CheckDef] = (
+    RAW_FILES_SUITE + REJECTED_FILES_SUITE + ARTICLES_SUITE + ENTITY_MENTIONS_SUITE + ACTOR_MENTIONS_DAILY_SUITE
+)

@@ -1,0 +1,116 @@
+"""The frames that data-quality checks validate, and the table that records their results.
+
+Checks themselves (Great Expectations suites) live in `checks/`; this module only reads the working
+database, so it can be tested and reused without Dagster or GX.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import duckdb
+import pandas as pd
+
+_HEADER = re.compile(r"\A\s*date(?=\s|\Z)[ \t]*(\S*)")
+
+
+def header_value(text: str | None) -> str | None:
+    """What follows a leading ` date ` header ('' when nothing does), or None for files without one."""
+    if not isinstance(text, str):
+        return None
+    m = _HEADER.match(text)
+    return m.group(1) if m else None
+
+
+def raw_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per raw file: whether it decoded and its header date token (None when it has no header)."""
+    frame = con.execute("SELECT source_path, error IS NULL AS decoded, text FROM raw_files ORDER BY source_path").df()
+    frame["header_date"] = [header_value(t) for t in frame.pop("text")]
+    return frame
+
+
+def body_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per dated, decodable raw file: its body length after cleaning (0 when nothing was left)."""
+    frame = con.execute(
+        """
+        SELECT source_path, length(trim(body)) AS body_chars FROM articles
+        UNION ALL
+        SELECT source_path, 0 FROM rejected_files WHERE reason = 'empty_body'
+        ORDER BY source_path
+        """
+    ).df()
+    frame["body_chars"] = frame["body_chars"].astype("int64")
+    return frame
+
+
+def articles_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Article ids, dates and body lengths."""
+    rows = con.execute(
+        "SELECT article_id, source_path, published_date, length(trim(body)) AS body_chars FROM articles"
+    ).fetchall()  # python dates: any year fits, unlike nanosecond timestamps
+    return pd.DataFrame(rows, columns=["article_id", "source_path", "published_date", "body_chars"])
+
+
+def accounting(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """How many times each raw file appears across articles and rejected_files (must be exactly once)."""
+    return con.execute(
+        """
+        WITH seen AS (SELECT source_path FROM articles UNION ALL SELECT source_path FROM rejected_files)
+        SELECT coalesce(r.source_path, s.source_path) AS source_path,
+               count(s.source_path) AS times_accounted, bool_or(r.source_path IS NOT NULL) AS is_raw_file
+        FROM raw_files r FULL OUTER JOIN seen s USING (source_path)
+        GROUP BY 1 ORDER BY 1
+        """
+    ).df()
+
+
+def mentions_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each mention's actor and whether its article is a non-canonical duplicate."""
+    return con.execute(
+        """
+        SELECT m.article_id, m.actor, m.entity_text, d.article_id IS NOT NULL AS from_duplicate
+        FROM entity_mentions m LEFT JOIN article_duplicates d USING (article_id)
+        """
+    ).df()
+
+
+def daily_reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Daily counts next to a recount from entity_mentions, per (day, actor, actor_type)."""
+    return con.execute(
+        """
+        WITH recount AS (
+            SELECT published_date AS day, actor, actor_type, count(*) AS mentions,
+                   count(DISTINCT article_id) AS articles
+            FROM entity_mentions GROUP BY ALL)
+        SELECT coalesce(d.day, r.day)::VARCHAR || ' ' || coalesce(d.actor, r.actor) AS key,
+               coalesce(d.mentions, 0) AS mentions, coalesce(r.mentions, 0) AS recounted_mentions,
+               coalesce(d.articles, 0) AS articles, coalesce(r.articles, 0) AS recounted_articles
+        FROM actor_mentions_daily d
+        FULL OUTER JOIN recount r ON d.day = r.day AND d.actor = r.actor AND d.actor_type = r.actor_type
+        """
+    ).df()
+
+
+DQ_COLUMNS = ["checked_at", "run_id", "check_name", "asset", "partition", "passed", "severity", "failing_rows", "sample"]
+
+
+def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Append check results to `data_quality_results` (history is kept)."""
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS data_quality_results (
+            checked_at TIMESTAMP, run_id VARCHAR, check_name VARCHAR, asset VARCHAR, partition VARCHAR,
+            passed BOOLEAN, severity VARCHAR, failing_rows BIGINT, sample VARCHAR)
+        """
+    )
+    frame = pd.DataFrame(
+        [{**r, "sample": json.dumps(r.get("sample") or [], default=str)} for r in rows], columns=DQ_COLUMNS
+    )
+    frame["checked_at"] = pd.to_datetime(frame["checked_at"])
+    con.execute(f"INSERT INTO data_quality_results SELECT {', '.join(DQ_COLUMNS)} FROM frame")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

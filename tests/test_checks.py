@@ -1,0 +1,122 @@
+"""Each data-quality check fails on crafted bad data and passes on clean data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from checks import gx, names
+from checks.suites import ALL_CHECKS
+from newsdag.cli import materialize
+from tests.conftest import settings_for
+
+BY_NAME = {c.name: c for c in ALL_CHECKS}
+
+
+def run_check(name: str, con, settings):
+    defn = BY_NAME[name]
+    return gx.validate(defn.frame(con), defn.name, defn.expectations(gx.gx_module(), settings), defn.id_column)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A clean build of the sample corpus; tests copy its working database and break the copy."""
+    import shutil
+
+    from newsdag.settings import SAMPLE_RAW_DIR
+
+    tmp = tmp_path_factory.mktemp("checks")
+    shutil.copytree(SAMPLE_RAW_DIR, tmp / "raw")
+    s = settings_for(tmp / "raw", tmp)
+    assert materialize(s).success
+    return s
+
+
+@pytest.fixture
+def work(built, tmp_path: Path):
+    import shutil
+
+    copy = tmp_path / "work.duckdb"
+    shutil.copy(built.work_db_path, copy)
+    con = duckdb.connect(str(copy))
+    yield con
+    con.close()
+
+
+def test_every_check_passes_on_the_clean_sample(work, built):
+    for defn in ALL_CHECKS:
+        outcome = run_check(defn.name, work, built)
+        assert outcome.passed, (defn.name, outcome)
+        assert outcome.failing_rows == 0
+
+
+BREAKAGES = {
+    names.FILES_DECODE: ("UPDATE raw_files SET text = NULL, error = 'NUL bytes' WHERE source_path LIKE '003%'", 1),
+    names.DATE_HEADERS_WELL_FORMED: (
+        "UPDATE raw_files SET text = replace(text, '2021-07-28', '2021-02-30') WHERE source_path LIKE '00%'", 2),
+    names.BODIES_NOT_EMPTY: ("INSERT INTO rejected_files VALUES ('x.txt', 'empty_body', 'empty', 'h')", 1),
+    names.RAW_FILES_ACCOUNTED_FOR: ("DELETE FROM articles WHERE source_path LIKE '004%'", 1),
+    names.ARTICLES_DATES_VALID: ("UPDATE articles SET published_date = DATE '2999-01-01' WHERE source_path LIKE '003%'", 1),
+    names.ARTICLES_BODIES_NOT_EMPTY: ("UPDATE articles SET body = '   ' WHERE source_path LIKE '002%'", 1),
+    names.ARTICLE_IDS_UNIQUE: ("UPDATE articles SET article_id = 'same' WHERE source_path LIKE '00%' AND source_path < '002'", 2),
+    names.ACTORS_NOT_BLANK: ("UPDATE entity_mentions SET actor = ' ' WHERE rowid IN (SELECT rowid FROM entity_mentions LIMIT 3)", 3),
+    names.NO_MENTIONS_FROM_DUPLICATES: (
+        "INSERT INTO entity_mentions SELECT d.article_id, DATE '2021-07-28', 'Taliban', 'organization', 'Taliban', 'ORG', 0, 7 "
+        "FROM article_duplicates d", 1),
+    names.DAILY_COUNTS_ADD_UP: ("UPDATE actor_mentions_daily SET mentions = mentions + 1 WHERE actor = 'Taliban'", 3),
+}
+
+
+@pytest.mark.parametrize("check_name", sorted(BREAKAGES))
+def test_each_check_fails_on_crafted_bad_data(check_name, work, built):
+    sql, expected_failing = BREAKAGES[check_name]
+    work.execute(sql)
+    outcome = run_check(check_name, work, built)
+    assert not outcome.passed
+    assert outcome.failing_rows == expected_failing
+    assert outcome.sample, "a failing check names what failed"
+
+
+def test_date_bound_is_configurable(work, built):
+    from dataclasses import replace
+
+    assert run_check(names.ARTICLES_DATES_VALID, work, built).passed
+    strict = replace(built, min_date=dt.date(2021, 7, 20))
+    outcome = run_check(names.ARTICLES_DATES_VALID, work, strict)
+    assert not outcome.passed and outcome.failing_rows == 1  # seed 003 is from 2021-07-07
+
+
+def test_known_faults_are_counted_and_recorded(sample_dir: Path, tmp_path: Path):
+    faults = {
+        "m1.txt": b" date 2021-13-45 Kabul.", "m2.txt": b" date 28/07/2021 Kabul.", "m3.txt": b"date 2021-02-30 Kabul.",
+        "e1.txt": b" date 2021-07-28 ", "e2.txt": b" date 2021-07-28 \nALSO READ: elsewhere\n", "u1.txt": b"\x00\x01",
+    }
+    for name, data in faults.items():
+        (sample_dir / name).write_bytes(data)
+    s = settings_for(sample_dir, tmp_path)
+    result = materialize(s)
+    assert result.success
+    with duckdb.connect(str(s.db_path), read_only=True) as con:
+        rows = {r[0]: r[1:] for r in con.execute(
+            "SELECT check_name, passed, severity, failing_rows, sample, run_id FROM data_quality_results").fetchall()}
+    assert set(rows) == {c.name for c in ALL_CHECKS}
+    assert rows[names.DATE_HEADERS_WELL_FORMED][:3] == (False, "WARN", 3)
+    assert rows[names.BODIES_NOT_EMPTY][:3] == (False, "WARN", 2)
+    assert rows[names.FILES_DECODE][:3] == (False, "WARN", 1)
+    assert "m1.txt" in rows[names.DATE_HEADERS_WELL_FORMED][3]
+    assert rows[names.RAW_FILES_ACCOUNTED_FOR][:2] == (True, "ERROR")
+    assert {r[4] for r in rows.values()} == {result.run_id}
+
+
+def test_a_failed_blocking_check_stops_publishing(sample_dir: Path, tmp_path: Path, capsys):
+    from newsdag.cli import main
+
+    (sample_dir / "future.txt").write_bytes(b" date 2999-01-01 Joe Biden spoke in Kabul.")
+    db = tmp_path / "pub" / "n.duckdb"
+    assert main(["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "articles_dates_valid" in err and "not published" in err
+    assert not db.exists()
