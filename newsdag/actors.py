@@ -68,9 +68,13 @@ LABEL_TYPES: Mapping[str, str] = MappingProxyType(
     {"PERSON": "person", "ORG": "organization", "GPE": "place", "NORP": "group"}
 )
 
+#: actor_type of alias rows whose mentions are not actors at all (NER noise such as "cts", "Revs"):
+#: such mentions are dropped.
+IGNORE = "ignore"
+
 #: actor_type values accepted in alias files.
 ALIAS_TYPES = frozenset(
-    {"person", "organization", "place", "group"}
+    {"person", "organization", "place", "group", IGNORE}
     | {"fac", "loc", "event", "product", "law", "work_of_art", "language"}
 )
 
@@ -178,7 +182,7 @@ def _add_rows(entries: dict[str, tuple[str, str]], rows: list[tuple[int, list[st
         key, akey = fold(alias), fold(actor)
         if not key:
             raise ValueError(f"{where}: alias {alias!r} is blank after folding")
-        if not akey:
+        if not akey and typ != IGNORE:
             raise ValueError(f"{where}: actor {actor!r} is blank after folding")
         prev_t = actor_type.get(actor)
         if prev_t and prev_t[0] != typ:
@@ -192,7 +196,8 @@ def _add_rows(entries: dict[str, tuple[str, str]], rows: list[tuple[int, list[st
         local.setdefault(key, (actor, typ, lineno))
     # every actor is an alias of itself (unless the file says otherwise)
     for actor, (typ, lineno) in actor_type.items():
-        local.setdefault(fold(actor), (actor, typ, lineno))
+        if typ != IGNORE:
+            local.setdefault(fold(actor), (actor, typ, lineno))
     for key, (actor, typ, _) in local.items():
         entries[key] = (actor, typ)
 
@@ -321,7 +326,7 @@ def _analyse(text: str, label: str, aliases: AliasTable) -> tuple[str, str, str,
         return "", "", "", False
     hit = aliases.entries.get(key)
     if hit:
-        return key, hit[0], hit[1], True
+        return ("", "", "", False) if hit[1] == IGNORE else (key, hit[0], hit[1], True)
     words = unicodedata.normalize("NFKC", text).split()
     toks = _word_tokens(words)
     if toks and toks[0][1] == "the":
@@ -333,20 +338,27 @@ def _analyse(text: str, label: str, aliases: AliasTable) -> tuple[str, str, str,
             return "", "", "", False
         hit = aliases.entries.get(key)
         if hit:
-            return key, hit[0], hit[1], True
+            return ("", "", "", False) if hit[1] == IGNORE else (key, hit[0], hit[1], True)
     else:
         key = " ".join(t for _, t in toks)
     display = _display(words, toks) or key.title()
     return key, display, LABEL_TYPES.get(label, str(label).lower()), False
 
 
+def _shouting(form: str) -> bool:
+    """An all-capitals form of a longer name (wire datelines: 'NEW YORK'), not an acronym ('OPEC')."""
+    return form.isupper() and sum(c.isalpha() for c in form) > 5
+
+
 def _best_display(forms: Counter) -> str:
+    """The most frequent surface form, preferring normal case over all-capitals and mixed over lower."""
     def rank(item: tuple[str, int]):
         form, n = item
         mixed = any(c.isupper() for c in form) and any(c.islower() for c in form)
-        return (-n, not mixed, form)
+        return (_shouting(form), -n, not mixed, form)
 
-    return min(forms.items(), key=rank)[0]
+    best = min(forms.items(), key=rank)[0]
+    return best.title() if _shouting(best) else best
 
 
 def _is_subseq(short: tuple[str, ...], long: tuple[str, ...]) -> bool:

