@@ -13,6 +13,8 @@ import re
 import duckdb
 import pandas as pd
 
+from newsdag.warehouse import TABLES, create_sql
+
 _HEADER = re.compile(r"\A\s*date(?=\s|\Z)[ \t]*(\S*)")
 
 
@@ -93,18 +95,12 @@ def daily_reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-DQ_COLUMNS = ["checked_at", "run_id", "check_name", "asset", "partition", "passed", "severity", "failing_rows", "sample"]
+DQ_COLUMNS = list(TABLES["data_quality_results"]["columns"])
 
 
 def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """Append check results to `data_quality_results` (history is kept)."""
-    con.execute(
-        """
-        CREATE TABLE IF NOT EXISTS data_quality_results (
-            checked_at TIMESTAMP, run_id VARCHAR, check_name VARCHAR, asset VARCHAR, partition VARCHAR,
-            passed BOOLEAN, severity VARCHAR, failing_rows BIGINT, sample VARCHAR)
-        """
-    )
+    con.execute(create_sql("data_quality_results", replace=False))
     frame = pd.DataFrame(
         [{**r, "sample": json.dumps(r.get("sample") or [], default=str)} for r in rows], columns=DQ_COLUMNS
     )

@@ -69,6 +69,20 @@ TABLES: dict[str, dict] = {
             "articles": ("BIGINT", "Number of distinct canonical articles mentioning this actor on this day."),
         },
     },
+    "data_quality_results": {
+        "comment": "Every data-quality check result, appended run after run (the quality history).",
+        "columns": {
+            "checked_at": ("TIMESTAMP", "When the check ran (UTC)."),
+            "run_id": ("VARCHAR", "Dagster run id."),
+            "check_name": ("VARCHAR", "What was checked, e.g. date_headers_well_formed, bodies_not_empty."),
+            "asset": ("VARCHAR", "The asset (table) the check is attached to."),
+            "partition": ("VARCHAR", "Partition key (day) the check ran on; NULL for the whole table."),
+            "passed": ("BOOLEAN", "Whether every expectation of the check held."),
+            "severity": ("VARCHAR", "ERROR checks block publishing when they fail; WARN checks only report."),
+            "failing_rows": ("BIGINT", "Number of rows (files, articles, mentions...) that failed."),
+            "sample": ("VARCHAR", "JSON list of up to 10 failing paths or ids."),
+        },
+    },
 }
 
 
@@ -105,12 +119,12 @@ def session(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         con.close()
 
 
-def create_sql(table: str, schema: str | None = None) -> str:
-    """CREATE OR REPLACE TABLE statement of a contract table."""
+def create_sql(table: str, schema: str | None = None, *, replace: bool = True) -> str:
+    """CREATE [OR REPLACE | IF NOT EXISTS] TABLE statement of a contract table."""
     spec = TABLES[table]
     cols = ", ".join(f'"{c}" {t}' for c, (t, _) in spec["columns"].items())
     name = f"{schema}.{table}" if schema else table
-    return f"CREATE OR REPLACE TABLE {name} ({cols})"
+    return f"CREATE OR REPLACE TABLE {name} ({cols})" if replace else f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
@@ -158,7 +172,42 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-PUBLISHED_EXTRA = ("data_quality_results",)
+
+# Views for the common questions, created in the published file (name -> (comment, SQL)).
+VIEWS: dict[str, tuple[str, str]] = {
+    "top_actors_daily": (
+        "The 10 most-mentioned actors of each day, ranked (ties broken by actor name).",
+        """SELECT day, rank, actor, actor_type, mentions, articles FROM (
+             SELECT *, row_number() OVER (PARTITION BY day ORDER BY mentions DESC, actor) AS rank
+             FROM actor_mentions_daily) WHERE rank <= 10""",
+    ),
+    "actor_mentions_weekly": (
+        "Mentions and distinct articles per ISO week (starting Monday) and actor.",
+        """SELECT date_trunc('week', published_date)::DATE AS week_start, actor, actor_type,
+                  count(*) AS mentions, count(DISTINCT article_id) AS articles
+           FROM entity_mentions GROUP BY ALL""",
+    ),
+    "actor_daily_series": (
+        "Every actor on every day of the corpus's date range, with 0 on days without mentions: "
+        "filter on actor for a gap-free daily series.",
+        """WITH days AS (
+             SELECT unnest(generate_series(min(day), max(day), INTERVAL 1 DAY))::DATE AS day FROM actor_mentions_daily),
+           actors AS (SELECT DISTINCT actor, actor_type FROM actor_mentions_daily)
+           SELECT d.day, a.actor, a.actor_type, coalesce(m.mentions, 0) AS mentions, coalesce(m.articles, 0) AS articles
+           FROM actors a CROSS JOIN days d
+           LEFT JOIN actor_mentions_daily m ON m.day = d.day AND m.actor = a.actor AND m.actor_type = a.actor_type""",
+    ),
+    "rejections_by_reason": (
+        "How many raw files were quarantined for each reason.",
+        "SELECT reason, count(*) AS files FROM rejected_files GROUP BY reason",
+    ),
+    "latest_data_quality": (
+        "The result of each data-quality check in the latest run that ran it.",
+        """SELECT * EXCLUDE (rn) FROM (
+             SELECT *, row_number() OVER (PARTITION BY check_name, partition ORDER BY checked_at DESC) AS rn
+             FROM data_quality_results) WHERE rn = 1""",
+    ),
+}
 
 
 def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
@@ -181,9 +230,12 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
             con.execute(f"COMMENT ON TABLE pub.{table} IS {_sql_string(spec['comment'])}")
             for column, (_, comment) in spec["columns"].items():
                 con.execute(f'COMMENT ON COLUMN pub.{table}."{column}" IS {_sql_string(comment)}')
-        for table in PUBLISHED_EXTRA:
-            if table_exists(con, table):
-                con.execute(f"CREATE TABLE pub.{table} AS SELECT * FROM main.{table}")
+        home = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute("USE pub")  # views bind to the published tables, not the working ones
+        for view, (comment, sql) in VIEWS.items():
+            con.execute(f"CREATE VIEW pub.main.{view} AS {sql}")
+            con.execute(f"COMMENT ON VIEW pub.main.{view} IS {_sql_string(comment)}")
+        con.execute(f'USE "{home}"')
         con.execute("DETACH pub")
     finally:
         con.close()
