@@ -4,10 +4,22 @@
 import dagster as dg
 
 from assets.metadata import table_metadata
-from newsdag import pipeline, warehouse
+from newsdag import charts, pipeline, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
+ENTITIES_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("article_id", "string"), dg.TableColumn("entity_text", "string"),
+    dg.TableColumn("entity_label", "string", description="spaCy NER label."),
+    dg.TableColumn("start_char", "int"), dg.TableColumn("end_char", "int"),
+])
+RAW_FILES_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("source_path", "string", description="Path relative to the raw directory, / separators."),
+    dg.TableColumn("content_hash", "string", description="sha256 of the file's bytes."),
+    dg.TableColumn("size_bytes", "int", description="File size in bytes."),
+    dg.TableColumn("text", "string", description="Decoded text (UTF-8, else cp1252); NULL when undecodable."),
+    dg.TableColumn("error", "string", description="Why the file could not be read or decoded, else NULL."),
+])
 
 
 @dg.asset(group_name=GROUP, kinds={"duckdb", "python"})
@@ -16,7 +28,8 @@ def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg
     with newsdag.work_db() as con:
         stats = pipeline.build_raw_files(newsdag.settings, con)
     context.log.info(f"raw files: {stats}")
-    return dg.MaterializeResult(metadata={"dagster/row_count": stats["files"], **stats})
+    return dg.MaterializeResult(metadata={"dagster/row_count": stats["files"], "dagster/column_schema": RAW_FILES_SCHEMA,
+                                          **stats})
 
 
 @dg.multi_asset(
@@ -54,7 +67,7 @@ def entities(newsdag: NewsdagResource) -> dg.MaterializeResult:
     with newsdag.work_db() as con:
         stats = pipeline.build_entities(newsdag.settings, con)
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],
-                                          "model": stats["model"]})
+                                          "model": stats["model"], "dagster/column_schema": ENTITIES_SCHEMA})
 
 
 @dg.asset(deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"})
@@ -72,11 +85,22 @@ def actor_mentions_daily(newsdag: NewsdagResource) -> dg.MaterializeResult:
     with newsdag.work_db() as con:
         stats = pipeline.build_daily(newsdag.settings, con)
         top = pipeline.top_actors(con, per_day=5)
-    return dg.MaterializeResult(metadata={
-        **table_metadata("actor_mentions_daily", stats["rows"]),
-        "days": stats["days"],
-        "top_actors": dg.MetadataValue.md(top.head(50).to_markdown(index=False) if len(top) else "(no mentions)"),
-    })
+        daily = con.execute("SELECT day, actor, mentions FROM actor_mentions_daily").df()
+    metadata = {**table_metadata("actor_mentions_daily", stats["rows"]), "days": stats["days"],
+                "top_actors_per_day": dg.MetadataValue.md(top_actors_markdown(top))}
+    if len(daily):
+        metadata["top_actors_chart"] = dg.MetadataValue.md(
+            charts.markdown_image(charts.top_actors_chart(daily), "daily mentions of the top actors"))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def top_actors_markdown(top, days: int = 14) -> str:
+    """The top actors of the latest `days` days as a markdown table."""
+    if not len(top):
+        return "(no mentions)"
+    recent = sorted(top["day"].unique())[-days:]
+    shown = top[top["day"].isin(recent)].assign(day=lambda f: f["day"].astype(str))
+    return shown.to_markdown(index=False)
 
 
 @dg.asset(deps=["articles", "rejected_files", article_duplicates, entity_mentions, actor_mentions_daily],
