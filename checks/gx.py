@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
+import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -21,15 +21,22 @@ class SuiteOutcome:
     expectations: list = field(default_factory=list)   # one dict per expectation
 
 
-@functools.lru_cache(maxsize=1)
-def _context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+_lock = threading.Lock()
+_state: dict = {}
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return gx, context
+
+def _context():
+    """(gx module, ephemeral context), created once per process; safe to call from several threads."""
+    with _lock:
+        if not _state:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            _state.update(gx=gx, context=context)
+        return _state["gx"], _state["context"]
 
 
 def gx_module():

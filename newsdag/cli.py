@@ -64,7 +64,7 @@ def _failure_message(result) -> str:
     return "run failed (see the Dagster logs)"
 
 
-def materialize(s: Settings):
+def materialize(s: Settings, instance=None):
     """Execute the implicit job of every asset in-process; return the ExecuteInProcessResult."""
     import dagster as dg
 
@@ -73,7 +73,8 @@ def materialize(s: Settings):
     os.environ.update(s.to_env())
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    if instance is None:
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 

@@ -77,6 +77,31 @@ def chunk_text(text: str, max_length: int) -> list[tuple[int, str]]:
     return chunks
 
 
+# Worker-process state (set before forking, so workers share the loaded model copy-on-write).
+_WORKER: dict = {}
+
+
+def _entities_of(pieces: list[tuple[str, tuple[str, int]]]) -> list[tuple[str, str, str, int, int]]:
+    """NER over one batch of (text, (article_id, offset)): entity tuples only, no Doc objects."""
+    nlp, wanted, batch_size = _WORKER["nlp"], _WORKER["wanted"], _WORKER["batch_size"]
+    rows = []
+    for doc, (article_id, offset) in nlp.pipe(pieces, as_tuples=True, batch_size=batch_size):
+        rows.extend((article_id, e.text, e.label_, e.start_char + offset, e.end_char + offset)
+                    for e in doc.ents if e.label_ in wanted)
+    return rows
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def extract_entities(
     articles: Iterable[tuple[str, str]],
     model: str,
@@ -91,10 +116,12 @@ def extract_entities(
     """Run NER over (article_id, text) pairs; return one row per entity with a wanted label.
 
     Texts longer than the pipeline's max_length are processed in chunks (offsets stay article-relative).
+    With n_process > 1, forked workers each run `nlp.pipe` over batches and send back only entity
+    tuples: no Doc is serialised between processes, so the parent stays idle and every core does NER.
     """
     nlp = load_ner(model)
     limit = max_length or nlp.max_length
-    wanted = set(labels)
+    _WORKER.update(nlp=nlp, wanted=frozenset(labels), batch_size=batch_size)
 
     def pieces() -> Iterator[tuple[str, tuple[str, int]]]:
         for article_id, text in articles:
@@ -103,21 +130,35 @@ def extract_entities(
 
     if total is not None and total < 2 * batch_size:
         n_process = 1  # starting workers costs more than it saves on a handful of texts
-    cols: dict[str, list] = {c: [] for c in ENTITY_COLUMNS}
+    rows: list[tuple] = []
     seen_articles: set[str] = set()
-    done = 0
-    for doc, (article_id, offset) in nlp.pipe(pieces(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-        for ent in doc.ents:
-            if ent.label_ in wanted:
-                cols["article_id"].append(article_id)
-                cols["entity_text"].append(ent.text)
-                cols["entity_label"].append(ent.label_)
-                cols["start_char"].append(ent.start_char + offset)
-                cols["end_char"].append(ent.end_char + offset)
-        if article_id not in seen_articles:
-            seen_articles.add(article_id)
-            done += 1
-            if progress and (done % 500 == 0 or done == total):
-                progress(done, total)
-    frame = pd.DataFrame(cols, columns=ENTITY_COLUMNS)
+
+    def account(batch: list) -> None:
+        before = len(seen_articles)
+        seen_articles.update(article_id for _, (article_id, _) in batch)
+        if progress and (len(seen_articles) // 500 > before // 500 or len(seen_articles) == total):
+            progress(len(seen_articles), total)
+
+    task_size = max(16, batch_size // 4)
+    if n_process <= 1:
+        for batch in _batches(pieces(), task_size):
+            rows.extend(_entities_of(batch))
+            account(batch)
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(n_process) as pool:
+            # imap keeps input order, so the output is the same as a single-process run
+            sent: list[list] = []
+
+            def feed() -> Iterator[list]:
+                for batch in _batches(pieces(), task_size):
+                    sent.append(batch)
+                    yield batch
+
+            for i, result in enumerate(pool.imap(_entities_of, feed())):
+                rows.extend(result)
+                account(sent[i])
+                sent[i] = None  # type: ignore[call-overload]  # let the texts go
+    frame = pd.DataFrame(rows, columns=ENTITY_COLUMNS)
     return frame.astype({"start_char": "int64", "end_char": "int64"})
