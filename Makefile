@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev bench lock clean
+.PHONY: install run test dev bench lock clean browser
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ install: $(STAMP)  ## venv with the pinned dependencies and the spaCy model
 run: install  ## the whole chain on the bundled sample, with a summary
 	$(VENV)/bin/newsdag materialize
 
-test: install  ## unit and end-to-end tests
+test: install browser  ## unit and end-to-end tests (including the UI test in headless Chromium)
 	$(PY) -m pytest -q
+
+browser:  ## Debian's chromium for the UI test (Playwright's own browser download does not work here)
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the UI test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "could not install chromium (not root?): tests/test_ui.py will fail; apt-get install chromium"
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true

@@ -8,6 +8,7 @@ from newsdag import charts, pipeline, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
+POOL = "duckdb_writer"  # one slot (dagster.yaml): DuckDB allows one writer at a time
 ENTITIES_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("article_id", "string"), dg.TableColumn("entity_text", "string"),
     dg.TableColumn("entity_label", "string", description="spaCy NER label."),
@@ -22,7 +23,7 @@ RAW_FILES_SCHEMA = dg.TableSchema(columns=[
 ])
 
 
-@dg.asset(group_name=GROUP, kinds={"duckdb", "python"})
+@dg.asset(pool=POOL, group_name=GROUP, kinds={"duckdb", "python"})
 def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."""
     with newsdag.work_db() as con:
@@ -33,6 +34,7 @@ def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg
 
 
 @dg.multi_asset(
+    pool=POOL,
     specs=[
         dg.AssetSpec("articles", deps=[raw_files], group_name=GROUP, kinds={"duckdb", "pandas"},
                      description="One row per accepted raw file: date, title and body with page chrome removed."),
@@ -52,7 +54,7 @@ def cleaned_articles(context: dg.AssetExecutionContext, newsdag: NewsdagResource
     )
 
 
-@dg.asset(deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"})
+@dg.asset(pool=POOL, deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"})
 def article_duplicates(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Exact and near duplicates (MinHash LSH, verified), each pointing at its canonical article."""
     with newsdag.work_db() as con:
@@ -61,7 +63,7 @@ def article_duplicates(newsdag: NewsdagResource) -> dg.MaterializeResult:
                                           "groups": stats["groups"], "canonical_articles": stats["canonical"]})
 
 
-@dg.asset(deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"})
+@dg.asset(pool=POOL, deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"})
 def entities(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Named entities that spaCy's NER finds in canonical articles."""
     with newsdag.work_db() as con:
@@ -70,7 +72,7 @@ def entities(newsdag: NewsdagResource) -> dg.MaterializeResult:
                                           "model": stats["model"], "dagster/column_schema": ENTITIES_SCHEMA})
 
 
-@dg.asset(deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"})
+@dg.asset(pool=POOL, deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"})
 def entity_mentions(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Each entity mention mapped to its canonical actor (aliases, demonyms, short names)."""
     with newsdag.work_db() as con:
@@ -79,7 +81,7 @@ def entity_mentions(newsdag: NewsdagResource) -> dg.MaterializeResult:
                                           "actors": stats["actors"], "dropped_blank": stats["dropped"]})
 
 
-@dg.asset(deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"})
+@dg.asset(pool=POOL, deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"})
 def actor_mentions_daily(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Per day and actor: mentions and distinct articles."""
     with newsdag.work_db() as con:
@@ -103,7 +105,7 @@ def top_actors_markdown(top, days: int = 14) -> str:
     return shown.to_markdown(index=False)
 
 
-@dg.asset(deps=["articles", "rejected_files", article_duplicates, entity_mentions, actor_mentions_daily],
+@dg.asset(pool=POOL, deps=["articles", "rejected_files", article_duplicates, entity_mentions, actor_mentions_daily],
           group_name=GROUP, kinds={"duckdb"})
 def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """The analysts' DuckDB file, published atomically from the working database."""

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from assets.chain import POOL
 from checks.suites import ALL_CHECKS, CheckDef
 from newsdag import quality
 from newsdag.resources import NewsdagResource
@@ -16,7 +17,7 @@ def build_check(defn: CheckDef) -> dg.AssetChecksDefinition:
     """An asset check that runs `defn`'s expectations. All are blocking so they finish before publishing,
     but only ERROR severity stops downstream assets; WARN ones report and let the chain go on."""
 
-    @dg.asset_check(asset=defn.asset, name=defn.name, description=defn.description, blocking=True)
+    @dg.asset_check(asset=defn.asset, name=defn.name, description=defn.description, blocking=True, pool=POOL)
     def _check(context: dg.AssetCheckExecutionContext, newsdag: NewsdagResource) -> dg.AssetCheckResult:
         from checks import gx  # lazy: importing GX takes seconds
 
