@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: install run test dev bench lock clean browser
 
@@ -30,7 +30,7 @@ browser:  ## Debian's chromium for the UI test (Playwright's own browser downloa
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
 	$(PY) bench/bench.py

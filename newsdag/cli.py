@@ -64,6 +64,17 @@ def _failure_message(result) -> str:
     return "run failed (see the Dagster logs)"
 
 
+def _instance():
+    """The Dagster instance in $DAGSTER_HOME (so the UI shows CLI runs), else a throwaway one."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    Path(home).mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
 def materialize(s: Settings, instance=None):
     """Execute the implicit job of every asset in-process; return the ExecuteInProcessResult."""
     import dagster as dg
@@ -74,7 +85,7 @@ def materialize(s: Settings, instance=None):
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
     if instance is None:
-        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        instance = dg.DagsterInstance.ephemeral()
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 
@@ -150,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         s = _settings(args)
         _preflight(s)
         started = time.monotonic()
-        result = materialize(s)
+        result = materialize(s, instance=_instance())
         outcomes = check_outcomes(result)
         blocking = [o for o in outcomes if not o["passed"] and o["severity"] == "ERROR"]
         if not result.success and not blocking:
