@@ -65,10 +65,12 @@ def article_duplicates(newsdag: NewsdagResource) -> dg.MaterializeResult:
 
 @dg.asset(pool=POOL, deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"})
 def entities(newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """Named entities that spaCy's NER finds in canonical articles."""
+    """Named entities that spaCy's NER finds in canonical articles (cached by text, model and labels)."""
     with newsdag.work_db() as con:
         stats = pipeline.build_entities(newsdag.settings, con)
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],
+                                          "articles_read": stats["articles_read"],
+                                          "articles_from_cache": stats["articles_cached"],
                                           "model": stats["model"], "dagster/column_schema": ENTITIES_SCHEMA})
 
 

@@ -106,37 +106,70 @@ def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict
 
 
 CANONICAL_ARTICLES_SQL = (
-    "SELECT a.article_id, a.body FROM articles a "
-    "WHERE a.article_id NOT IN (SELECT article_id FROM article_duplicates) ORDER BY a.article_id"
+    "SELECT a.article_id, a.body, sha256(a.body) AS body_hash FROM articles a "
+    "WHERE a.article_id NOT IN (SELECT article_id FROM article_duplicates)"
 )
+
+NER_CACHE_DDL = [
+    "CREATE TABLE IF NOT EXISTS ner_cache_keys (body_hash VARCHAR, model VARCHAR, labels VARCHAR, "
+    "PRIMARY KEY (body_hash, model, labels))",
+    "CREATE TABLE IF NOT EXISTS ner_cache (body_hash VARCHAR, model VARCHAR, labels VARCHAR, entity_text VARCHAR, "
+    "entity_label VARCHAR, start_char BIGINT, end_char BIGINT)",
+]
 
 
 def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Run spaCy NER over canonical articles into `entities` (raw mentions before actor resolution)."""
+    """Run spaCy NER over canonical articles into `entities` (raw mentions before actor resolution).
+
+    NER output is cached by (body hash, model name and version, labels): an article whose text was
+    already read by the same model for the same labels is not read again.
+    """
+    model = ner.model_version(settings.spacy_model)
+    labels = ",".join(sorted(settings.labels))
+    for ddl in NER_CACHE_DDL:
+        con.execute(ddl)
+    key = [model, labels]
+    todo_sql = (f"SELECT c.article_id, c.body, c.body_hash FROM ({CANONICAL_ARTICLES_SQL}) c "
+                "WHERE NOT EXISTS (SELECT 1 FROM ner_cache_keys k WHERE k.body_hash = c.body_hash "
+                "AND k.model = ? AND k.labels = ?) ORDER BY c.article_id")
     total = con.execute(f"SELECT count(*) FROM ({CANONICAL_ARTICLES_SQL})").fetchone()[0]
-    log.info("ner: %d canonical articles with %s (labels %s)", total, settings.spacy_model, ",".join(settings.labels))
+    todo = con.execute(f"SELECT count(*) FROM ({todo_sql})", key).fetchone()[0]
+    log.info("ner: %d canonical articles, %d not read before by %s (labels %s)", total, todo, model, labels)
+
+    hashes: dict[str, str] = {}
 
     def rows():
         cursor = con.cursor()
-        cursor.execute(CANONICAL_ARTICLES_SQL)
+        cursor.execute(todo_sql, key)
         while batch := cursor.fetchmany(1000):
-            yield from batch
+            for article_id, body, body_hash in batch:
+                hashes[article_id] = body_hash
+                yield article_id, body
 
     def progress(done: int, of: int | None) -> None:
         log.info("ner: %d/%s articles", done, of)
 
-    frame = ner.extract_entities(
+    found = ner.extract_entities(
         rows(), settings.spacy_model, settings.labels, batch_size=settings.batch_size,
-        n_process=settings.n_process, total=total, progress=progress,
+        n_process=settings.n_process, total=todo, progress=progress,
     )
+    found.insert(0, "body_hash", found.pop("article_id").map(hashes))
+    done = pd.DataFrame({"body_hash": sorted(set(hashes.values()))})
     con.execute("BEGIN TRANSACTION")
+    con.execute("INSERT OR IGNORE INTO ner_cache_keys SELECT body_hash, ?, ? FROM done", key)
+    con.execute("INSERT INTO ner_cache SELECT body_hash, ?, ?, entity_text, entity_label, start_char, end_char "
+                "FROM found", key)
     con.execute(
         "CREATE OR REPLACE TABLE entities (article_id VARCHAR, entity_text VARCHAR, entity_label VARCHAR, "
         "start_char BIGINT, end_char BIGINT)"
     )
-    con.execute("INSERT INTO entities SELECT * FROM frame")
+    con.execute(
+        f"INSERT INTO entities SELECT c.article_id, n.entity_text, n.entity_label, n.start_char, n.end_char "
+        f"FROM ({CANONICAL_ARTICLES_SQL}) c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
+        f"AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
     con.execute("COMMIT")
-    return {"entities": len(frame), "articles": total, "model": ner.model_version(settings.spacy_model)}
+    n = con.execute("SELECT count(*) FROM entities").fetchone()[0]
+    return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model}
 
 
 def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:

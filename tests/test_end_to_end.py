@@ -164,3 +164,34 @@ def test_reuters_slice_end_to_end(reuters_slice: Path, tmp_path: Path):
     assert q(db, "SELECT count(*) FROM articles WHERE body LIKE '%' || chr(10) || 'Reuter' OR body LIKE '%Reuter'") == [(0,)]
     assert q(db, "SELECT sum(mentions) FROM actor_mentions_daily") == q(db, "SELECT count(*)::HUGEINT FROM entity_mentions")
     assert q(db, "SELECT count(DISTINCT day) FROM actor_mentions_daily")[0][0] >= 1
+
+
+def _entities_metadata(result) -> dict:
+    mats = [m for m in result.asset_materializations_for_node("entities")]
+    return {k: v.value for k, v in mats[0].metadata.items()}
+
+
+def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path):
+    from dataclasses import replace
+
+    s = settings_for(sample_dir, tmp_path)
+    first = materialize(s)
+    meta = _entities_metadata(first)
+    assert (meta["articles_read"], meta["articles_from_cache"]) == (4, 0)
+    tables = q(s.db_path, "SELECT * FROM entity_mentions ORDER BY article_id, start_char")
+
+    (sample_dir / "late.txt").write_text(" date 2021-07-29 Ashraf Ghani met Zalmay Khalilzad in Kabul.")
+    second = materialize(s)
+    meta = _entities_metadata(second)
+    assert (meta["articles_read"], meta["articles_from_cache"]) == (1, 4)  # only the new article is read
+    late = q(s.db_path, "SELECT count(*) FROM entity_mentions m JOIN articles a USING (article_id) "
+                        "WHERE a.source_path = 'late.txt'")
+    assert late[0][0] >= 2
+    (sample_dir / "late.txt").unlink()
+    third = materialize(s)
+    assert _entities_metadata(third)["articles_read"] == 0
+    assert q(s.db_path, "SELECT * FROM entity_mentions ORDER BY article_id, start_char") == tables  # same result
+
+    other_labels = materialize(replace(s, labels=("PERSON",)))
+    assert _entities_metadata(other_labels)["articles_read"] == 4  # a different label set is a different key
+    assert {l for (l,) in q(s.db_path, "SELECT DISTINCT entity_label FROM entity_mentions")} == {"PERSON"}
