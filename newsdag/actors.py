@@ -23,7 +23,8 @@ Rules, in the order they are applied by :func:`resolve_actors`:
    are spaCy mislabels and never absorb short names.
 6. **Surnames across articles** (PERSON): a one-token person key with *no* candidate full name in
    its own article becomes the full name the corpus knows for that surname (last token), if the
-   corpus' maximal full names with that surname are exactly one (``Reagan`` -> ``Ronald Reagan``);
+   corpus' maximal full names with that surname are exactly one (``Reagan`` -> ``Ronald Reagan``),
+   or exactly one of several is named in two or more articles (the others once: typos, relatives);
    otherwise it stays as is (``Baker`` when both James and Howard Baker occur).
 7. **Display name**: the alias target as written in the alias file; otherwise the most frequent
    cleaned surface form among all mentions with that key (ties: a mixed-case form before an
@@ -446,10 +447,13 @@ def resolve_actors(mentions: pd.DataFrame, aliases: AliasTable) -> pd.DataFrame:
         orphans: set[str] = set()  # one-token person keys with no candidate in some article
         orphan_pairs: list[tuple[str, str]] = []
         corpus_full: set[str] = set()
+        full_articles: dict[str, set[str]] = defaultdict(set)  # full name -> articles that name it
         for a, names in art_names.items():
             tup = {n: tuple(n.split()) for n in names}
             full = [t for t in tup.values() if len(t) > 1 and t[-1] not in CORPORATE_SUFFIXES]
             maximal = [t for t in full if not any(len(o) > len(t) and _is_subseq(t, o) for o in full)]
+            for t in maximal:
+                full_articles[" ".join(t)].add(a)
             for n, t in tup.items():
                 if t in maximal:
                     corpus_full.add(n)
@@ -478,6 +482,12 @@ def resolve_actors(mentions: pd.DataFrame, aliases: AliasTable) -> pd.DataFrame:
             surname_to: dict[str, str] = {}
             for s, fulls in by_surname.items():
                 maximal = [t for t in fulls if not any(len(o) > len(t) and _is_subseq(t, o) for o in fulls)]
+                if len(maximal) > 1:
+                    # several candidates: a full name met in one article only (a typo, a passing
+                    # relative: 'Athough Reagan', 'Nancy Reagan') does not compete with one the
+                    # corpus names again and again ('Ronald Reagan'); two recurring ones stay ambiguous
+                    recurring = [t for t in maximal if len(full_articles.get(" ".join(t), ())) >= 2]
+                    maximal = recurring if len(recurring) == 1 else maximal
                 if len(maximal) == 1:
                     surname_to[s] = " ".join(maximal[0])
             for a, n in orphan_pairs:

@@ -294,3 +294,17 @@ def test_all_capitals_dateline_form_is_not_the_display_name(aliases):
     df = resolve_actors(mentions(("a1", "NEW YORK", "GPE"), ("a2", "NEW YORK", "GPE"), ("a3", "New York", "GPE"),
                                  ("a4", "CHICAGO", "GPE"), ("a5", "OPEC", "ORG")), aliases)
     assert set(df["actor"]) == {"New York", "Chicago", "OPEC"}
+
+
+def test_surname_resolves_to_the_recurring_full_name_over_one_off_names(aliases):
+    out = resolve_actors(mentions(
+        ("a", "Ronald Reagan", "PERSON"), ("b", "Ronald Reagan", "PERSON"),
+        ("c", "Nancy Reagan", "PERSON"), ("d", "Athough Reagan", "PERSON"),
+        ("e", "Reagan", "PERSON"), ("f", "Mr Reagan", "PERSON"),
+    ), aliases)
+    assert list(out["actor"])[4:] == ["Ronald Reagan", "Ronald Reagan"]
+    # with no recurring full name, several one-off candidates stay ambiguous
+    out = resolve_actors(mentions(
+        ("a", "Ronald Reagan", "PERSON"), ("c", "Nancy Reagan", "PERSON"), ("e", "Reagan", "PERSON"),
+    ), aliases)
+    assert list(out["actor"])[2] == "Reagan"
