@@ -15,7 +15,7 @@ import pandas as pd
 
 from newsdag import actors, cleaning, dedup, ner, reading
 from newsdag.settings import Settings
-from newsdag.warehouse import replace_table, replace_table_sql
+from newsdag.warehouse import replace_table, replace_table_sql, transaction
 
 log = logging.getLogger("newsdag")
 
@@ -45,13 +45,12 @@ def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
             "error": [r.error for r in rows],
         }
     )
-    con.execute("BEGIN TRANSACTION")
-    con.execute(
-        "CREATE OR REPLACE TABLE raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
-        "text VARCHAR, error VARCHAR)"
-    )
-    con.execute("INSERT INTO raw_files SELECT * FROM frame")
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute(
+            "CREATE OR REPLACE TABLE raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
+            "text VARCHAR, error VARCHAR)"
+        )
+        con.execute("INSERT INTO raw_files SELECT * FROM frame")
     return {"files": len(frame), "undecodable": int(frame["error"].notna().sum()), "bytes": int(frame["size_bytes"].sum())}
 
 
@@ -155,19 +154,18 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     )
     found.insert(0, "body_hash", found.pop("article_id").map(hashes))
     done = pd.DataFrame({"body_hash": sorted(set(hashes.values()))})
-    con.execute("BEGIN TRANSACTION")
-    con.execute("INSERT OR IGNORE INTO ner_cache_keys SELECT body_hash, ?, ? FROM done", key)
-    con.execute("INSERT INTO ner_cache SELECT body_hash, ?, ?, entity_text, entity_label, start_char, end_char "
-                "FROM found", key)
-    con.execute(
-        "CREATE OR REPLACE TABLE entities (article_id VARCHAR, entity_text VARCHAR, entity_label VARCHAR, "
-        "start_char BIGINT, end_char BIGINT)"
-    )
-    con.execute(
-        f"INSERT INTO entities SELECT c.article_id, n.entity_text, n.entity_label, n.start_char, n.end_char "
-        f"FROM ({CANONICAL_ARTICLES_SQL}) c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
-        f"AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("INSERT OR IGNORE INTO ner_cache_keys SELECT body_hash, ?, ? FROM done", key)
+        con.execute("INSERT INTO ner_cache SELECT body_hash, ?, ?, entity_text, entity_label, start_char, end_char "
+                    "FROM found", key)
+        con.execute(
+            "CREATE OR REPLACE TABLE entities (article_id VARCHAR, entity_text VARCHAR, entity_label VARCHAR, "
+            "start_char BIGINT, end_char BIGINT)"
+        )
+        con.execute(
+            f"INSERT INTO entities SELECT c.article_id, n.entity_text, n.entity_label, n.start_char, n.end_char "
+            f"FROM ({CANONICAL_ARTICLES_SQL}) c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
+            f"AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
     n = con.execute("SELECT count(*) FROM entities").fetchone()[0]
     return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model}
 

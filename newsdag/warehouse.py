@@ -119,6 +119,18 @@ def session(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         con.close()
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any error: readers and crashes never see half a step."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def create_sql(table: str, schema: str | None = None, *, replace: bool = True) -> str:
     """CREATE [OR REPLACE | IF NOT EXISTS] TABLE statement of a contract table."""
     spec = TABLES[table]
@@ -135,14 +147,9 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
         raise ValueError(f"{table}: frame lacks columns {missing}")
     data = frame[columns]  # noqa: F841  (read by DuckDB's replacement scan)
     col_list = ", ".join(f'"{c}"' for c in columns)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(create_sql(table))
         con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM data")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(frame)
 
 
@@ -150,14 +157,9 @@ def replace_table_sql(con: duckdb.DuckDBPyConnection, table: str, select_sql: st
     """Atomically replace a contract table with the result of a SELECT over the working database."""
     columns = list(TABLES[table]["columns"])
     col_list = ", ".join(f'"{c}"' for c in columns)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(create_sql(table))
         con.execute(f"INSERT INTO {table} ({col_list}) {select_sql}", params or [])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
