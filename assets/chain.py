@@ -113,8 +113,15 @@ def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """The analysts' DuckDB file, published atomically from the working database."""
     s = newsdag.settings
     path = warehouse.publish(s.work_db_path, s.db_path, s.storage_version)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path.resolve())),
-                                          "storage_version": s.storage_version})
+    tables = warehouse.published_tables(path)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path.resolve())),
+        "storage_version": s.storage_version,
+        "dagster/row_count": sum(rows for _, rows, _ in tables),
+        # the file's "columns" are its tables: name, rows and meaning
+        "dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(name, "table", description=f"{rows} rows. {comment}") for name, rows, comment in tables]),
+    })
 
 
 CHAIN = [raw_files, cleaned_articles, article_duplicates, entities, entity_mentions, actor_mentions_daily, warehouse_file]

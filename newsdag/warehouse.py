@@ -220,7 +220,7 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, Path(str(tmp) + ".wal")):
+    for leftover in db_path.parent.glob(f".{db_path.name}.*.tmp*"):  # left by a run that was killed
         leftover.unlink(missing_ok=True)
     con = connect(work_db)
     try:
@@ -243,3 +243,10 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
         con.close()
     os.replace(tmp, db_path)
     return db_path
+
+
+def published_tables(db_path: Path) -> list[tuple[str, int, str]]:
+    """(table, rows, comment) of each table in the analysts' file."""
+    with session(db_path, read_only=True) as con:
+        return [(t, con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0], c)
+                for t, c in con.execute("SELECT table_name, comment FROM duckdb_tables() ORDER BY table_name").fetchall()]
