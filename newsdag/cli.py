@@ -81,7 +81,6 @@ def materialize(s: Settings, instance=None):
 
     from newsdag.definitions import build_defs
 
-    os.environ.update(s.to_env())
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
     if instance is None:

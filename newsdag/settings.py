@@ -53,19 +53,3 @@ class Settings:
             n_process=int(env.get("NEWSDAG_N_PROCESS") or s.n_process),
             min_date=dt.date.fromisoformat(env["NEWSDAG_MIN_DATE"]) if env.get("NEWSDAG_MIN_DATE") else s.min_date,
         )
-
-    def to_env(self) -> dict[str, str]:
-        """The environment variables that make `Settings.from_env()` give these settings back."""
-        env = {
-            "NEWSDAG_RAW_DIR": str(self.raw_dir),
-            "NEWSDAG_DB_PATH": str(self.db_path),
-            "NEWSDAG_SPACY_MODEL": self.spacy_model,
-            "NEWSDAG_LABELS": ",".join(self.labels),
-            "NEWSDAG_STORAGE_VERSION": self.storage_version,
-            "NEWSDAG_BATCH_SIZE": str(self.batch_size),
-            "NEWSDAG_N_PROCESS": str(self.n_process),
-            "NEWSDAG_MIN_DATE": self.min_date.isoformat(),
-        }
-        if self.aliases_path:
-            env["NEWSDAG_ALIASES"] = str(self.aliases_path)
-        return env

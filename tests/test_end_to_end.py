@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import duckdb
@@ -192,6 +193,8 @@ def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path
     assert _entities_metadata(third)["articles_read"] == 0
     assert q(s.db_path, "SELECT * FROM entity_mentions ORDER BY article_id, start_char") == tables  # same result
 
+    env_before = dict(os.environ)
     other_labels = materialize(replace(s, labels=("PERSON",)))
+    assert dict(os.environ) == env_before  # settings of one run never leak into later runs or subprocesses
     assert _entities_metadata(other_labels)["articles_read"] == 4  # a different label set is a different key
     assert {l for (l,) in q(s.db_path, "SELECT DISTINCT entity_label FROM entity_mentions")} == {"PERSON"}

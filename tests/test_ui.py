@@ -61,7 +61,8 @@ def dagster_dev(tmp_path_factory):
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NEWSDAG_RAW_DIR": str(raw),
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDAG_")}  # hermetic settings
+    env = {**inherited, "DAGSTER_HOME": str(home), "NEWSDAG_RAW_DIR": str(raw),
            "NEWSDAG_DB_PATH": str(tmp / "out" / "newsdag.duckdb"), "NEWSDAG_N_PROCESS": "1"}
     log = tmp / "dagster-dev.log"
     with open(log, "w") as out:
