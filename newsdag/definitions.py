@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.automation import daily_schedule, news_job, raw_dir_sensor
 from assets.chain import CHAIN
 from checks.quality_checks import CHECKS
 from newsdag.resources import NewsdagResource
@@ -15,6 +16,9 @@ def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=CHAIN,
         asset_checks=CHECKS,
+        jobs=[news_job],
+        schedules=[daily_schedule],
+        sensors=[raw_dir_sensor],
         resources={"newsdag": NewsdagResource.from_settings(settings)},
         # Steps share one DuckDB working file, which allows one writer: run them in one process.
         executor=dg.in_process_executor,

@@ -78,3 +78,14 @@ def iter_raw_files(raw_dir: Path) -> Iterator[RawFile]:
     """Read every raw file under raw_dir."""
     for path in list_raw_files(raw_dir):
         yield read_raw_file(path, Path(raw_dir))
+
+
+def fingerprint(raw_dir: Path) -> str:
+    """A digest of every raw file's path, size and modification time: it changes when a file is
+    added, removed, replaced or edited (cheap: no file is read)."""
+    root = Path(raw_dir)
+    digest = hashlib.sha256()
+    for path in list_raw_files(root):
+        st = path.stat()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
