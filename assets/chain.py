@@ -80,7 +80,8 @@ def entity_mentions(newsdag: NewsdagResource) -> dg.MaterializeResult:
     with newsdag.work_db() as con:
         stats = pipeline.build_mentions(newsdag.settings, con)
     return dg.MaterializeResult(metadata={**table_metadata("entity_mentions", stats["mentions"]),
-                                          "actors": stats["actors"], "dropped_blank": stats["dropped"]})
+                                          "actors": stats["actors"], "dropped_blank": stats["dropped"],
+                                          "dropped_in_dateline": stats["dateline"]})
 
 
 @dg.asset(pool=POOL, deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"})

@@ -170,16 +170,27 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model}
 
 
+# A wire dateline opening the body: 'NEW YORK, March 2 - ', 'PALO ALTO, Calif., March 4 - '. It says
+# where a story was filed, not who is in it, so entities inside it are not counted as mentions.
+WIRE_DATELINE = r"^[A-Z][A-Z.&/ -]*[A-Z.](, [A-Z][A-Za-z.]*( [A-Z][A-Za-z.]*)?)?,? [A-Z][a-z]{2,8}\.? [0-9]{1,2} - "
+
+
 def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Map every entity to its canonical actor into `entity_mentions`."""
+    """Map every entity outside the wire dateline to its canonical actor into `entity_mentions`."""
     raw = con.execute(
-        "SELECT e.article_id, a.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char "
-        "FROM entities e JOIN articles a USING (article_id) ORDER BY e.article_id, e.start_char"
+        "SELECT e.article_id, a.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char, "
+        "e.start_char < length(regexp_extract(a.body, ?)) AS in_dateline "
+        "FROM entities e JOIN articles a USING (article_id) ORDER BY e.article_id, e.start_char",
+        [WIRE_DATELINE],
     ).df()
-    mentions = actors.resolve_actors(raw, actors.load_aliases(settings.aliases_path))
+    in_dateline = raw.pop("in_dateline").astype(bool)
+    kept = raw[~in_dateline].reset_index(drop=True)
+    mentions = actors.resolve_actors(kept, actors.load_aliases(settings.aliases_path))
     replace_table(con, "entity_mentions", mentions)
-    log.info("actors: %d mentions of %d actors", len(mentions), mentions["actor"].nunique())
-    return {"mentions": len(mentions), "actors": int(mentions["actor"].nunique()), "dropped": len(raw) - len(mentions)}
+    log.info("actors: %d mentions of %d actors (%d in wire datelines not counted)",
+             len(mentions), mentions["actor"].nunique(), int(in_dateline.sum()))
+    return {"mentions": len(mentions), "actors": int(mentions["actor"].nunique()),
+            "dropped": len(kept) - len(mentions), "dateline": int(in_dateline.sum())}
 
 
 def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:

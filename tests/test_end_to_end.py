@@ -165,6 +165,12 @@ def test_reuters_slice_end_to_end(reuters_slice: Path, tmp_path: Path):
     assert q(db, "SELECT count(*) FROM articles WHERE body LIKE '%' || chr(10) || 'Reuter' OR body LIKE '%Reuter'") == [(0,)]
     assert q(db, "SELECT sum(mentions) FROM actor_mentions_daily") == q(db, "SELECT count(*)::HUGEINT FROM entity_mentions")
     assert q(db, "SELECT count(DISTINCT day) FROM actor_mentions_daily")[0][0] >= 1
+    # filing places in wire datelines ('NEW YORK, March 2 - ') are not counted as mentions
+    from newsdag.pipeline import WIRE_DATELINE
+
+    assert q(db, "SELECT count(*) FROM articles WHERE length(regexp_extract(body, ?)) > 0", [WIRE_DATELINE])[0][0] > 300
+    assert q(db, """SELECT count(*) FROM entity_mentions m JOIN articles a USING (article_id)
+                    WHERE m.start_char < length(regexp_extract(a.body, ?))""", [WIRE_DATELINE]) == [(0,)]
 
 
 def _entities_metadata(result) -> dict:
@@ -198,3 +204,19 @@ def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path
     assert dict(os.environ) == env_before  # settings of one run never leak into later runs or subprocesses
     assert _entities_metadata(other_labels)["articles_read"] == 4  # a different label set is a different key
     assert {l for (l,) in q(s.db_path, "SELECT DISTINCT entity_label FROM entity_mentions")} == {"PERSON"}
+
+
+@pytest.mark.parametrize("text, dateline", [
+    ("NEW YORK, Feb 26 - Shares rose.", "NEW YORK, Feb 26 - "),
+    ("PALO ALTO, Calif., March 4 - Hewlett said", "PALO ALTO, Calif., March 4 - "),
+    ("RICHMOND, Va. Feb 26 - Qtly div", "RICHMOND, Va. Feb 26 - "),
+    ("Afghanistan's delegation, March 2 - said", None),
+    ("U.S. officials said on March 2 - in Kabul", None),
+])
+def test_wire_dateline_pattern(text, dateline):
+    import re
+
+    from newsdag.pipeline import WIRE_DATELINE
+
+    m = re.match(WIRE_DATELINE, text)
+    assert (m.group(0) if m else None) == dateline
