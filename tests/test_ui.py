@@ -121,8 +121,16 @@ def test_asset_graph_shows_the_chain_and_materialises(dagster_dev):
             page.goto(f"http://127.0.0.1:{port}/assets/actor_mentions_daily", wait_until="networkidle", timeout=120_000)
             dismiss_welcome(page)
             page.get_by_text("top_actors_per_day").first.wait_for(timeout=60_000)
-            page.get_by_text("top_actors_chart").first.wait_for(timeout=60_000)
+            chart_row = page.get_by_text("top_actors_chart").first
+            chart_row.wait_for(timeout=60_000)
+            chart_row.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "actor-mentions-daily.png"), full_page=True)
+            page.get_by_text("[Show Markdown]").last.click()  # the chart is the last markdown entry
+            chart = page.locator("img[src^='data:image/svg+xml']")
+            chart.first.wait_for(timeout=30_000)
+            assert chart.first.bounding_box()["width"] > 300  # the chart is drawn, not a broken image
+            page.wait_for_timeout(1_000)  # let the dialog finish fading in
+            page.screenshot(path=str(ARTIFACTS / "top-actors-chart.png"))
         finally:
             browser.close()
     with duckdb.connect(str(dagster_dev["db"]), read_only=True) as con:
