@@ -102,6 +102,12 @@ _HEADER_VALUE = re.compile(r"[^\S\n]*(\S*)")
 _ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def header_value(text: str) -> str | None:
+    """What follows a leading date header ('' when nothing does), or None when the text has none."""
+    m = _HEADER.match(text)
+    return None if m is None else _HEADER_VALUE.match(text, m.end()).group(1)
+
+
 def _parse_header(text: str) -> tuple[dt.date | Rejected, str] | None:
     """None if the text has no date header, else (date or Rejected, rest of text)."""
     m = _HEADER.match(text)

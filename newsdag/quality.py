@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import duckdb
 import pandas as pd
 
+from newsdag.cleaning import header_value
 from newsdag.warehouse import TABLES, create_sql
-
-_HEADER = re.compile(r"\A\s*date(?=\s|\Z)[ \t]*(\S*)")
-
-
-def header_value(text: str | None) -> str | None:
-    """What follows a leading ` date ` header ('' when nothing does), or None for files without one."""
-    if not isinstance(text, str):
-        return None
-    m = _HEADER.match(text)
-    return m.group(1) if m else None
-
 
 def raw_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per raw file: whether it decoded and its header date token (None when it has no header)."""
     frame = con.execute("SELECT source_path, error IS NULL AS decoded, text FROM raw_files ORDER BY source_path").df()
-    frame["header_date"] = [header_value(t) for t in frame.pop("text")]
+    frame["header_date"] = [header_value(t) if isinstance(t, str) else None for t in frame.pop("text")]
     return frame
 
 
