@@ -15,7 +15,7 @@ import pandas as pd
 
 from newsdag import actors, cleaning, dedup, ner, reading
 from newsdag.settings import Settings
-from newsdag.warehouse import replace_table, replace_table_sql, transaction
+from newsdag.warehouse import RANKED_DAILY_SQL, replace_table, replace_table_sql, transaction
 
 log = logging.getLogger("newsdag")
 
@@ -208,8 +208,6 @@ def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
 def top_actors(con: duckdb.DuckDBPyConnection, per_day: int = 5) -> pd.DataFrame:
     """The top actors of each day by mentions (ties broken by name)."""
     return con.execute(
-        "SELECT day, actor, actor_type, mentions, articles FROM ("
-        "  SELECT *, row_number() OVER (PARTITION BY day ORDER BY mentions DESC, actor) AS rank"
-        "  FROM actor_mentions_daily) WHERE rank <= ? ORDER BY day, rank",
+        f"SELECT day, actor, actor_type, mentions, articles FROM ({RANKED_DAILY_SQL}) WHERE rank <= ? ORDER BY day, rank",
         [per_day],
     ).df()

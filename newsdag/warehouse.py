@@ -139,6 +139,11 @@ def create_sql(table: str, schema: str | None = None, *, replace: bool = True) -
     return f"CREATE OR REPLACE TABLE {name} ({cols})" if replace else f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
 
 
+def column_list(table: str) -> str:
+    """The contract table's columns, quoted, in order: for INSERT ... SELECT statements."""
+    return ", ".join(f'"{c}"' for c in TABLES[table]["columns"])
+
+
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
     """Atomically replace a contract table with the rows of `frame` (bulk load, one transaction)."""
     columns = list(TABLES[table]["columns"])
@@ -146,7 +151,7 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     if missing:
         raise ValueError(f"{table}: frame lacks columns {missing}")
     data = frame[columns]  # noqa: F841  (read by DuckDB's replacement scan)
-    col_list = ", ".join(f'"{c}"' for c in columns)
+    col_list = column_list(table)
     with transaction(con):
         con.execute(create_sql(table))
         con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM data")
@@ -155,8 +160,7 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
 
 def replace_table_sql(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: list | None = None) -> int:
     """Atomically replace a contract table with the result of a SELECT over the working database."""
-    columns = list(TABLES[table]["columns"])
-    col_list = ", ".join(f'"{c}"' for c in columns)
+    col_list = column_list(table)
     with transaction(con):
         con.execute(create_sql(table))
         con.execute(f"INSERT INTO {table} ({col_list}) {select_sql}", params or [])
@@ -175,13 +179,16 @@ def _sql_string(value: str) -> str:
 
 
 
+# Each day's actors ranked by mentions (ties broken by name): the view analysts query and the
+# CLI summary / UI table share this one definition.
+RANKED_DAILY_SQL = """SELECT day, row_number() OVER (PARTITION BY day ORDER BY mentions DESC, actor) AS rank,
+                             actor, actor_type, mentions, articles FROM actor_mentions_daily"""
+
 # Views for the common questions, created in the published file (name -> (comment, SQL)).
 VIEWS: dict[str, tuple[str, str]] = {
     "top_actors_daily": (
         "The 10 most-mentioned actors of each day, ranked (ties broken by actor name).",
-        """SELECT day, rank, actor, actor_type, mentions, articles FROM (
-             SELECT *, row_number() OVER (PARTITION BY day ORDER BY mentions DESC, actor) AS rank
-             FROM actor_mentions_daily) WHERE rank <= 10""",
+        f"SELECT * FROM ({RANKED_DAILY_SQL}) WHERE rank <= 10",
     ),
     "actor_mentions_weekly": (
         "Mentions and distinct articles per ISO week (starting Monday) and actor.",
@@ -228,7 +235,7 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
         for table, spec in TABLES.items():
             con.execute(create_sql(table, "pub"))
             if table_exists(con, table):
-                con.execute(f"INSERT INTO pub.{table} SELECT {', '.join(chr(34) + c + chr(34) for c in spec['columns'])} FROM main.{table}")
+                con.execute(f"INSERT INTO pub.{table} SELECT {column_list(table)} FROM main.{table}")
             con.execute(f"COMMENT ON TABLE pub.{table} IS {_sql_string(spec['comment'])}")
             for column, (_, comment) in spec["columns"].items():
                 con.execute(f'COMMENT ON COLUMN pub.{table}."{column}" IS {_sql_string(comment)}')
