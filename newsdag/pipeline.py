@@ -105,7 +105,7 @@ def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict
 
 
 CANONICAL_ARTICLES_SQL = (
-    "SELECT a.article_id, a.body, sha256(a.body) AS body_hash FROM articles a "
+    "SELECT a.article_id, sha256(a.body) AS body_hash FROM articles a "
     "WHERE a.article_id NOT IN (SELECT article_id FROM article_duplicates)"
 )
 
@@ -128,18 +128,23 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     for ddl in NER_CACHE_DDL:
         con.execute(ddl)
     key = [model, labels]
-    todo_sql = (f"SELECT c.article_id, c.body, c.body_hash FROM ({CANONICAL_ARTICLES_SQL}) c "
-                "WHERE NOT EXISTS (SELECT 1 FROM ner_cache_keys k WHERE k.body_hash = c.body_hash "
-                "AND k.model = ? AND k.labels = ?) ORDER BY c.article_id")
-    total = con.execute(f"SELECT count(*) FROM ({CANONICAL_ARTICLES_SQL})").fetchone()[0]
-    todo = con.execute(f"SELECT count(*) FROM ({todo_sql})", key).fetchone()[0]
+    # hash every canonical body and look it up in the cache once; the counts, the NER input and
+    # the final join all read this (a plain table: the NER input streams through a second cursor,
+    # which cannot see another connection's temp tables)
+    con.execute(
+        f"CREATE OR REPLACE TABLE ner_canonical AS SELECT c.article_id, c.body_hash, EXISTS ("
+        f"  SELECT 1 FROM ner_cache_keys k WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?"
+        f") AS cached FROM ({CANONICAL_ARTICLES_SQL}) c", key)
+    total, todo = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
+    todo_sql = ("SELECT c.article_id, a.body, c.body_hash FROM ner_canonical c JOIN articles a USING (article_id) "
+                "WHERE NOT c.cached ORDER BY c.article_id")
     log.info("ner: %d canonical articles, %d not read before by %s (labels %s)", total, todo, model, labels)
 
     hashes: dict[str, str] = {}
 
     def rows():
         cursor = con.cursor()
-        cursor.execute(todo_sql, key)
+        cursor.execute(todo_sql)
         while batch := cursor.fetchmany(1000):
             for article_id, body, body_hash in batch:
                 hashes[article_id] = body_hash
@@ -163,10 +168,11 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
             "start_char BIGINT, end_char BIGINT)"
         )
         con.execute(
-            f"INSERT INTO entities SELECT c.article_id, n.entity_text, n.entity_label, n.start_char, n.end_char "
-            f"FROM ({CANONICAL_ARTICLES_SQL}) c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
-            f"AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
+            "INSERT INTO entities SELECT c.article_id, n.entity_text, n.entity_label, n.start_char, n.end_char "
+            "FROM ner_canonical c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
+            "AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
     n = con.execute("SELECT count(*) FROM entities").fetchone()[0]
+    con.execute("DROP TABLE ner_canonical")
     return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model}
 
 
