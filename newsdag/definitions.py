@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.automation import daily_schedule, news_job, raw_dir_sensor
+from assets.automation import daily_schedule, ingest_job, news_job, raw_dir_sensor
 from assets.chain import CHAIN
 from checks.quality_checks import CHECKS
 from newsdag.resources import NewsdagResource
@@ -16,7 +16,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=CHAIN,
         asset_checks=CHECKS,
-        jobs=[news_job],
+        jobs=[news_job, ingest_job],
         schedules=[daily_schedule],
         sensors=[raw_dir_sensor],
         resources={"newsdag": NewsdagResource.from_settings(settings)},

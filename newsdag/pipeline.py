@@ -6,20 +6,28 @@ transaction, and returns a small dict of figures for the caller to report.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import importlib.metadata
 import logging
 import re
+from typing import Iterable
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from newsdag import actors, cleaning, dedup, ner, reading
 from newsdag.settings import Settings
-from newsdag.warehouse import RANKED_DAILY_SQL, replace_table, replace_table_sql, transaction
+from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, transaction
 
 log = logging.getLogger("newsdag")
 
 _WORD = re.compile(r"\w+")
+
+# Bump when a change to the code changes what a day's entities or counts would be: every day is
+# then rebuilt on the next run.
+PIPELINE_VERSION = "2"
 
 
 def article_id_for(source_path: str) -> str:
@@ -27,8 +35,40 @@ def article_id_for(source_path: str) -> str:
     return hashlib.sha256(source_path.encode("utf-8")).hexdigest()[:16]
 
 
+# Internal bookkeeping of the working database (never published): key -> value.
+STATE_DDL = "CREATE TABLE IF NOT EXISTS build_state (key VARCHAR PRIMARY KEY, value VARCHAR)"
+
+
+def state_get(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    con.execute(STATE_DDL)
+    row = con.execute("SELECT value FROM build_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def state_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(STATE_DDL)
+    con.execute("INSERT OR REPLACE INTO build_state VALUES (?, ?)", [key, value])
+
+
+def mark_changed(con: duckdb.DuckDBPyConnection) -> None:
+    """Something the analysts' file shows has changed since it was last published."""
+    state_set(con, "unpublished_changes", "yes")
+
+
+def has_unpublished_changes(con: duckdb.DuckDBPyConnection) -> bool:
+    return state_get(con, "unpublished_changes") != "no"
+
+
+def mark_published(con: duckdb.DuckDBPyConnection) -> None:
+    state_set(con, "unpublished_changes", "no")
+
+
+RAW_FILES_DDL = ("CREATE TABLE IF NOT EXISTS raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
+                 "text VARCHAR, error VARCHAR)")
+
+
 def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Inventory every raw file: path, content hash, decoded text or the reason it cannot be read."""
+    """Inventory every raw file by content hash; only new, changed and vanished files touch the table."""
     paths = reading.list_raw_files(settings.raw_dir)
     log.info("raw files: reading %d files under %s", len(paths), settings.raw_dir)
     rows = []
@@ -38,76 +78,196 @@ def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
             log.info("raw files: read %d/%d", i, len(paths))
     frame = pd.DataFrame(
         {
-            "source_path": [r.source_path for r in rows],
-            "content_hash": [r.content_hash for r in rows],
-            "size_bytes": [r.size_bytes for r in rows],
-            "text": [r.text for r in rows],
-            "error": [r.error for r in rows],
+            "source_path": pd.Series([r.source_path for r in rows], dtype=object),
+            "content_hash": pd.Series([r.content_hash for r in rows], dtype=object),
+            "size_bytes": pd.Series([r.size_bytes for r in rows], dtype="int64"),
+            "text": pd.Series([r.text for r in rows], dtype=object),
+            "error": pd.Series([r.error for r in rows], dtype=object),
         }
     )
-    with transaction(con):
-        con.execute(
-            "CREATE OR REPLACE TABLE raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
-            "text VARCHAR, error VARCHAR)"
-        )
-        con.execute("INSERT INTO raw_files SELECT * FROM frame")
-    return {"files": len(frame), "undecodable": int(frame["error"].notna().sum()), "bytes": int(frame["size_bytes"].sum())}
+    con.execute(RAW_FILES_DDL)
+    old = con.execute("SELECT source_path, content_hash FROM raw_files").df()
+    old_hash = dict(zip(old["source_path"], old["content_hash"]))
+    is_new = ~frame["source_path"].isin(old_hash.keys())
+    is_changed = ~is_new & (frame["source_path"].map(old_hash) != frame["content_hash"])
+    vanished = sorted(set(old_hash) - set(frame["source_path"]))
+    upsert = frame[is_new | is_changed]  # noqa: F841  (read by DuckDB)
+    gone = pd.DataFrame({"source_path": pd.Series(vanished + upsert["source_path"].tolist(), dtype=object)})  # noqa: F841
+    if len(gone):
+        with transaction(con):
+            con.execute("DELETE FROM raw_files WHERE source_path IN (SELECT source_path FROM gone)")
+            con.execute("INSERT INTO raw_files SELECT * FROM upsert")
+            mark_changed(con)
+    stats = {"files": len(frame), "new": int(is_new.sum()), "changed": int(is_changed.sum()), "vanished": len(vanished),
+             "undecodable": int(frame["error"].notna().sum()), "bytes": int(frame["size_bytes"].sum())}
+    log.info("raw files: %d files (%d new, %d changed, %d vanished)", stats["files"], stats["new"], stats["changed"],
+             stats["vanished"])
+    return stats
+
+
+def _reason_for_unreadable(error: str) -> str:
+    return "unreadable" if str(error).startswith("cannot read") else "undecodable"
 
 
 def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Parse and clean every decoded file into `articles`; quarantine the rest in `rejected_files`."""
+    """Parse and clean decoded files into `articles`; quarantine the rest in `rejected_files`.
+
+    A file is parsed again only when its content changed or the corpus-wide boilerplate lines did.
+    """
+    con.execute(RAW_FILES_DDL)
+    con.execute(create_sql("articles", replace=False))
+    con.execute(create_sql("rejected_files", replace=False))
     raw = con.execute("SELECT source_path, content_hash, text, error FROM raw_files ORDER BY source_path").df()
-    texts = [t for t in raw["text"] if isinstance(t, str)]
-    recurring = cleaning.find_recurring_lines(texts)
-    log.info("cleaning: %d files, %d recurring boilerplate lines found", len(raw), len(recurring))
+    recurring = cleaning.find_recurring_lines(t for t in raw["text"] if isinstance(t, str))
+    recurring_key = hashlib.sha256("\n".join(sorted(recurring)).encode("utf-8")).hexdigest()
+    same_rules = state_get(con, "recurring_lines") == recurring_key
+    done = con.execute(
+        "SELECT source_path, content_hash FROM articles UNION ALL SELECT source_path, content_hash FROM rejected_files"
+    ).df() if same_rules else pd.DataFrame({"source_path": [], "content_hash": []})
+    done_keys = set(zip(done["source_path"], done["content_hash"]))
+    todo = raw[[k not in done_keys for k in zip(raw["source_path"], raw["content_hash"])]]
+    stale = sorted(set(done["source_path"]) - set(raw["source_path"]))  # files that vanished
+    log.info("cleaning: %d files, %d to parse (%d recurring boilerplate lines%s)", len(raw), len(todo), len(recurring),
+             "" if same_rules else ", changed since the last run")
     accepted, rejected = [], []
-    for row in raw.itertuples(index=False):
-        if row.text is None or (isinstance(row.text, float)):
-            reason = "unreadable" if str(row.error).startswith("cannot read") else "undecodable"
-            rejected.append((row.source_path, reason, row.error, row.content_hash))
+    for row in todo.itertuples(index=False):
+        if not isinstance(row.text, str):
+            rejected.append((row.source_path, _reason_for_unreadable(row.error), row.error, row.content_hash))
             continue
         result = cleaning.parse_document(row.text, recurring)
         if isinstance(result, cleaning.Rejected):
             rejected.append((row.source_path, result.reason, result.detail, row.content_hash))
             continue
-        accepted.append(
-            (
-                article_id_for(row.source_path),
-                row.source_path,
-                result.published_date,
-                result.date_source,
-                result.title,
-                result.body,
-                len(_WORD.findall(result.body)),
-                row.content_hash,
-            )
-        )
-    articles = pd.DataFrame(
-        accepted,
-        columns=["article_id", "source_path", "published_date", "date_source", "title", "body", "word_count", "content_hash"],
-    )
-    rejected_frame = pd.DataFrame(rejected, columns=["source_path", "reason", "detail", "content_hash"])
-    replace_table(con, "articles", articles)
-    replace_table(con, "rejected_files", rejected_frame)
-    by_reason = rejected_frame["reason"].value_counts().sort_index().to_dict()
-    log.info("cleaning: %d articles accepted, %d files rejected %s", len(articles), len(rejected_frame), by_reason)
-    return {"articles": len(articles), "rejected": len(rejected_frame), "rejected_by_reason": by_reason}
+        accepted.append((article_id_for(row.source_path), row.source_path, result.published_date, result.date_source,
+                         result.title, result.body, len(_WORD.findall(result.body)), row.content_hash))
+    new_articles = pd.DataFrame(accepted, columns=list(TABLES["articles"]["columns"]))  # noqa: F841
+    new_rejected = pd.DataFrame(rejected, columns=list(TABLES["rejected_files"]["columns"]))  # noqa: F841
+    gone = pd.DataFrame({"source_path": pd.Series(stale + todo["source_path"].tolist(), dtype=object)})  # noqa: F841
+    if len(gone) or not same_rules:
+        with transaction(con):
+            for table, frame_name in (("articles", "new_articles"), ("rejected_files", "new_rejected")):
+                if same_rules:
+                    con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM gone)")
+                else:
+                    con.execute(f"DELETE FROM {table}")
+                con.execute(f"INSERT INTO {table} ({column_list(table)}) SELECT {column_list(table)} FROM {frame_name}")
+            state_set(con, "recurring_lines", recurring_key)
+            mark_changed(con)
+    counts = con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM rejected_files)").fetchone()
+    by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected_files GROUP BY 1 ORDER BY 1").fetchall())
+    log.info("cleaning: %d articles, %d files rejected %s (%d parsed this run)", counts[0], counts[1], by_reason,
+             len(todo))
+    return {"articles": counts[0], "rejected": counts[1], "rejected_by_reason": by_reason, "parsed": len(todo)}
+
+
+SIGNATURES_DDL = "CREATE TABLE IF NOT EXISTS dedup_signatures (signature_key VARCHAR PRIMARY KEY, signature BLOB)"
+
+# What the duplicate search depends on: every article's id, path, day and body.
+ARTICLES_DIGEST_SQL = ("SELECT md5(coalesce(string_agg(article_id || '|' || source_path || '|' || published_date "
+                       "|| '|' || md5(body), ',' ORDER BY article_id), '')) FROM articles")
 
 
 def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Collapse exact and near duplicates: each non-canonical article points at its canonical one."""
-    articles = con.execute("SELECT article_id, source_path, published_date, body FROM articles").df()
-    log.info("dedup: comparing %d articles", len(articles))
-    dups = dedup.find_duplicates(articles)
-    replace_table(con, "article_duplicates", dups)
-    log.info("dedup: %d duplicates in %d groups", len(dups), dups["duplicate_of"].nunique())
-    return {"duplicates": len(dups), "groups": int(dups["duplicate_of"].nunique()), "canonical": len(articles) - len(dups)}
+    """Collapse exact and near duplicates: each non-canonical article points at its canonical one.
+
+    New articles are compared with all earlier ones through MinHash signatures kept in the working
+    database; when no article changed, the previous result stands.
+    """
+    con.execute(create_sql("article_duplicates", replace=False))
+    digest = con.execute(ARTICLES_DIGEST_SQL).fetchone()[0]
+    if state_get(con, "dedup_input") != digest:
+        articles = con.execute("SELECT article_id, source_path, published_date, body FROM articles").df()
+        con.execute(SIGNATURES_DDL)
+        stored = con.execute("SELECT signature_key, signature FROM dedup_signatures").fetchall()
+        cache = {k: np.frombuffer(v, dtype=np.uint32) for k, v in stored}
+        known = set(cache)
+        log.info("dedup: comparing %d articles (%d signatures stored)", len(articles), len(known))
+        dups = dedup.find_duplicates(articles, signature_cache=cache)
+        new_keys = [k for k in cache if k not in known]
+        fresh = pd.DataFrame({"signature_key": pd.Series(new_keys, dtype=object),  # noqa: F841
+                              "signature": pd.Series([cache[k].tobytes() for k in new_keys], dtype=object)})
+        with transaction(con):
+            con.execute("INSERT OR IGNORE INTO dedup_signatures SELECT signature_key, signature FROM fresh")
+            con.execute("DELETE FROM article_duplicates")
+            con.execute(f"INSERT INTO article_duplicates ({column_list('article_duplicates')}) "
+                        f"SELECT {column_list('article_duplicates')} FROM dups")
+            state_set(con, "dedup_input", digest)
+            mark_changed(con)
+    else:
+        log.info("dedup: no article changed since the last run")
+    refresh_day_inputs(settings, con)
+    n_dups, groups, n_articles = con.execute(
+        "SELECT count(*), count(DISTINCT duplicate_of), (SELECT count(*) FROM articles) FROM article_duplicates"
+    ).fetchone()
+    log.info("dedup: %d duplicates in %d groups", n_dups, groups)
+    return {"duplicates": n_dups, "groups": groups, "canonical": n_articles - n_dups}
 
 
-CANONICAL_ARTICLES_SQL = (
-    "SELECT a.article_id, sha256(a.body) AS body_hash FROM articles a "
-    "WHERE a.article_id NOT IN (SELECT article_id FROM article_duplicates)"
-)
+# ---------------------------------------------------------------------------------------------
+# Days: the unit of the partitioned steps. Each day's inputs (its canonical articles and the
+# settings that read them) have a digest; each partitioned table records the digest it was built
+# from, so a day is stale for a table when the two differ.
+
+PARTITIONED_TABLES = ("entities", "entity_mentions", "actor_mentions_daily")
+DAY_DDL = [
+    "CREATE TABLE IF NOT EXISTS day_inputs (day DATE PRIMARY KEY, digest VARCHAR, articles BIGINT)",
+    "CREATE TABLE IF NOT EXISTS day_builds (table_name VARCHAR, day DATE, digest VARCHAR, PRIMARY KEY (table_name, day))",
+]
+
+
+def settings_digest(settings: Settings) -> str:
+    """What, besides the articles, decides a day's entities and counts: model, labels, aliases."""
+    try:
+        model = f"{settings.spacy_model}=={importlib.metadata.version(settings.spacy_model)}"
+    except importlib.metadata.PackageNotFoundError:
+        model = settings.spacy_model
+    aliases = settings.aliases_path.read_bytes() if settings.aliases_path and settings.aliases_path.is_file() else b""
+    return hashlib.sha256("\0".join([PIPELINE_VERSION, model, ",".join(sorted(settings.labels)),
+                                      hashlib.sha256(aliases).hexdigest()]).encode()).hexdigest()
+
+
+def refresh_day_inputs(settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every day's input digest from its canonical articles."""
+    for ddl in DAY_DDL:
+        con.execute(ddl)
+    with transaction(con):
+        con.execute("DELETE FROM day_inputs")
+        con.execute(
+            "INSERT INTO day_inputs SELECT published_date, md5(? || string_agg(article_id || ':' || md5(body), ',' "
+            f"ORDER BY article_id)), count(*) FROM articles WHERE article_id NOT IN (SELECT article_id FROM "
+            "article_duplicates) GROUP BY published_date", [settings_digest(settings)])
+
+
+def known_days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """Every day that has canonical articles or was built before (its rows may need removing)."""
+    for ddl in DAY_DDL:
+        con.execute(ddl)
+    return [d for (d,) in con.execute("SELECT day FROM day_inputs UNION SELECT day FROM day_builds ORDER BY 1").fetchall()]
+
+
+def stale_days(con: duckdb.DuckDBPyConnection, tables=PARTITIONED_TABLES) -> list[dt.date]:
+    """Days whose partitioned tables were not built from their current inputs."""
+    for ddl in DAY_DDL:
+        con.execute(ddl)
+    wanted = pd.DataFrame({"table_name": list(tables)})  # noqa: F841
+    return [d for (d,) in con.execute(
+        "SELECT DISTINCT k.day FROM (SELECT day FROM day_inputs UNION SELECT day FROM day_builds) k CROSS JOIN wanted t "
+        "LEFT JOIN day_inputs i ON i.day = k.day "
+        "LEFT JOIN day_builds b ON b.day = k.day AND b.table_name = t.table_name "
+        "WHERE b.digest IS DISTINCT FROM i.digest AND NOT (i.digest IS NULL AND b.digest = 'empty') ORDER BY 1"
+    ).fetchall()]
+
+
+def _record_builds(con: duckdb.DuckDBPyConnection, table: str, run_days: pd.DataFrame) -> None:
+    """Inside the step's transaction: `table` now holds these days as built from their current inputs."""
+    con.execute("DELETE FROM day_builds WHERE table_name = ? AND day IN (SELECT day FROM run_days)", [table])
+    con.execute("INSERT INTO day_builds SELECT ?, w.day, coalesce(i.digest, 'empty') FROM run_days w "
+                "LEFT JOIN day_inputs i USING (day)", [table])
+
+
+def _window(days: Iterable[dt.date | str]) -> pd.DataFrame:
+    return pd.DataFrame({"day": pd.Series(sorted({pd.Timestamp(d).date() for d in days}), dtype=object)})
+
 
 NER_CACHE_DDL = [
     "CREATE TABLE IF NOT EXISTS ner_cache_keys (body_hash VARCHAR, model VARCHAR, labels VARCHAR, "
@@ -115,30 +275,35 @@ NER_CACHE_DDL = [
     "CREATE TABLE IF NOT EXISTS ner_cache (body_hash VARCHAR, model VARCHAR, labels VARCHAR, entity_text VARCHAR, "
     "entity_label VARCHAR, start_char BIGINT, end_char BIGINT)",
 ]
+ENTITIES_DDL = ("CREATE TABLE IF NOT EXISTS entities (article_id VARCHAR, published_date DATE, entity_text VARCHAR, "
+                "entity_label VARCHAR, start_char BIGINT, end_char BIGINT)")
 
 
-def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Run spaCy NER over canonical articles into `entities` (raw mentions before actor resolution).
+def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> dict:
+    """Run spaCy NER over the canonical articles of `days` into `entities` (replacing those days).
 
     NER output is cached by (body hash, model name and version, labels): an article whose text was
     already read by the same model for the same labels is not read again.
     """
+    run_days = _window(days)
+    for ddl in [*NER_CACHE_DDL, *DAY_DDL, ENTITIES_DDL]:
+        con.execute(ddl)
     model = ner.model_version(settings.spacy_model)
     labels = ",".join(sorted(settings.labels))
-    for ddl in NER_CACHE_DDL:
-        con.execute(ddl)
     key = [model, labels]
-    # hash every canonical body and look it up in the cache once; the counts, the NER input and
-    # the final join all read this (a plain table: the NER input streams through a second cursor,
-    # which cannot see another connection's temp tables)
+    # the run_days's canonical articles, each body hashed and looked up in the cache once (a plain
+    # table: the NER input streams through a second cursor, which cannot see temp tables)
     con.execute(
-        f"CREATE OR REPLACE TABLE ner_canonical AS SELECT c.article_id, c.body_hash, EXISTS ("
-        f"  SELECT 1 FROM ner_cache_keys k WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?"
-        f") AS cached FROM ({CANONICAL_ARTICLES_SQL}) c", key)
+        "CREATE OR REPLACE TABLE ner_canonical AS SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
+        "false AS cached FROM articles a WHERE a.published_date IN (SELECT day FROM run_days) "
+        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates)")
+    con.execute("UPDATE ner_canonical c SET cached = true FROM ner_cache_keys k "
+                "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", key)
     total, todo = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
     todo_sql = ("SELECT c.article_id, a.body, c.body_hash FROM ner_canonical c JOIN articles a USING (article_id) "
                 "WHERE NOT c.cached ORDER BY c.article_id")
-    log.info("ner: %d canonical articles, %d not read before by %s (labels %s)", total, todo, model, labels)
+    log.info("ner: %d days, %d canonical articles, %d not read before by %s (labels %s)", len(run_days), total, todo,
+             model, labels)
 
     hashes: dict[str, str] = {}
 
@@ -158,22 +323,21 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
         n_process=settings.n_process, total=todo, progress=progress,
     )
     found.insert(0, "body_hash", found.pop("article_id").map(hashes))
-    done = pd.DataFrame({"body_hash": sorted(set(hashes.values()))})
+    done = pd.DataFrame({"body_hash": pd.Series(sorted(set(hashes.values())), dtype=object)})  # noqa: F841
     with transaction(con):
         con.execute("INSERT OR IGNORE INTO ner_cache_keys SELECT body_hash, ?, ? FROM done", key)
         con.execute("INSERT INTO ner_cache SELECT body_hash, ?, ?, entity_text, entity_label, start_char, end_char "
                     "FROM found", key)
+        con.execute("DELETE FROM entities WHERE published_date IN (SELECT day FROM run_days)")
         con.execute(
-            "CREATE OR REPLACE TABLE entities (article_id VARCHAR, entity_text VARCHAR, entity_label VARCHAR, "
-            "start_char BIGINT, end_char BIGINT)"
-        )
-        con.execute(
-            "INSERT INTO entities SELECT c.article_id, n.entity_text, n.entity_label, n.start_char, n.end_char "
-            "FROM ner_canonical c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
+            "INSERT INTO entities SELECT c.article_id, c.published_date, n.entity_text, n.entity_label, n.start_char, "
+            "n.end_char FROM ner_canonical c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
             "AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
-    n = con.execute("SELECT count(*) FROM entities").fetchone()[0]
-    con.execute("DROP TABLE ner_canonical")
-    return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model}
+        _record_builds(con, "entities", run_days)
+        con.execute("DROP TABLE ner_canonical")
+    n = con.execute("SELECT count(*) FROM entities WHERE published_date IN (SELECT day FROM run_days)").fetchone()[0]
+    return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model,
+            "days": len(run_days)}
 
 
 # A wire dateline opening the body: 'NEW YORK, March 2 - ', 'PALO ALTO, Calif., March 4 - '. It says
@@ -181,34 +345,59 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
 WIRE_DATELINE = r"^[A-Z][A-Z.&/ -]*[A-Z.](, [A-Z][A-Za-z.]*( [A-Z][A-Za-z.]*)?)?,? [A-Z][a-z]{2,8}\.? [0-9]{1,2} - "
 
 
-def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Map every entity outside the wire dateline to its canonical actor into `entity_mentions`."""
+def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> dict:
+    """Map every entity of `days` outside the wire dateline to its canonical actor into `entity_mentions`.
+
+    Actors are resolved one day at a time (short names and surnames are matched within the day's
+    news), so a day's counts do not depend on which other days are built in the same run.
+    """
+    run_days = _window(days)
+    for ddl in [*DAY_DDL, ENTITIES_DDL]:
+        con.execute(ddl)
+    con.execute(create_sql("entity_mentions", replace=False))
     raw = con.execute(
-        "SELECT e.article_id, a.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char, "
+        "SELECT e.article_id, e.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char, "
         "e.start_char < length(regexp_extract(a.body, ?)) AS in_dateline "
-        "FROM entities e JOIN articles a USING (article_id) ORDER BY e.article_id, e.start_char",
+        "FROM entities e JOIN articles a USING (article_id) WHERE e.published_date IN (SELECT day FROM run_days) "
+        "ORDER BY e.published_date, e.article_id, e.start_char",
         [WIRE_DATELINE],
     ).df()
     in_dateline = raw.pop("in_dateline").astype(bool)
     kept = raw[~in_dateline].reset_index(drop=True)
-    mentions = actors.resolve_actors(kept, actors.load_aliases(settings.aliases_path))
-    replace_table(con, "entity_mentions", mentions)
-    log.info("actors: %d mentions of %d actors (%d in wire datelines not counted)",
-             len(mentions), mentions["actor"].nunique(), int(in_dateline.sum()))
+    aliases = actors.load_aliases(settings.aliases_path)
+    parts = [actors.resolve_actors(group, aliases) for _, group in kept.groupby("published_date", sort=True)]
+    mentions = (pd.concat(parts, ignore_index=True) if parts
+                else actors.resolve_actors(kept, aliases))[list(TABLES["entity_mentions"]["columns"])]  # noqa: F841
+    with transaction(con):
+        con.execute("DELETE FROM entity_mentions WHERE published_date IN (SELECT day FROM run_days)")
+        con.execute(f"INSERT INTO entity_mentions ({column_list('entity_mentions')}) "
+                    f"SELECT {column_list('entity_mentions')} FROM mentions")
+        _record_builds(con, "entity_mentions", run_days)
+        mark_changed(con)
+    log.info("actors: %d mentions of %d actors on %d days (%d in wire datelines not counted)",
+             len(mentions), mentions["actor"].nunique(), len(run_days), int(in_dateline.sum()))
     return {"mentions": len(mentions), "actors": int(mentions["actor"].nunique()),
-            "dropped": len(kept) - len(mentions), "dateline": int(in_dateline.sum())}
+            "dropped": len(kept) - len(mentions), "dateline": int(in_dateline.sum()), "days": len(run_days)}
 
 
-def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Count mentions and distinct articles per day and actor."""
-    n = replace_table_sql(
-        con,
-        "actor_mentions_daily",
-        "SELECT published_date, actor, actor_type, count(*), count(DISTINCT article_id) "
-        "FROM entity_mentions GROUP BY ALL ORDER BY 1, 4 DESC, 2",
-    )
-    days = con.execute("SELECT count(DISTINCT day) FROM actor_mentions_daily").fetchone()[0]
-    return {"rows": n, "days": days}
+def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> dict:
+    """Count mentions and distinct articles per day and actor for `days` (replacing those days)."""
+    run_days = _window(days)
+    for ddl in DAY_DDL:
+        con.execute(ddl)
+    con.execute(create_sql("entity_mentions", replace=False))
+    con.execute(create_sql("actor_mentions_daily", replace=False))
+    with transaction(con):
+        con.execute("DELETE FROM actor_mentions_daily WHERE day IN (SELECT day FROM run_days)")
+        con.execute(
+            f"INSERT INTO actor_mentions_daily ({column_list('actor_mentions_daily')}) "
+            "SELECT published_date, actor, actor_type, count(*), count(DISTINCT article_id) FROM entity_mentions "
+            "WHERE published_date IN (SELECT day FROM run_days) GROUP BY ALL ORDER BY 1, 4 DESC, 2")
+        _record_builds(con, "actor_mentions_daily", run_days)
+        mark_changed(con)
+    rows, n_days = con.execute("SELECT count(*), count(DISTINCT day) FROM actor_mentions_daily "
+                               "WHERE day IN (SELECT day FROM run_days)").fetchone()
+    return {"rows": rows, "days": n_days}
 
 
 def top_actors(con: duckdb.DuckDBPyConnection, per_day: int = 5) -> pd.DataFrame:
