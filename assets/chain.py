@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.metadata import table_metadata
 from assets.partitions import publication_day, register_days
-from newsdag import charts, pipeline, warehouse
+from newsdag import charts, pipeline, quality, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
@@ -127,8 +127,14 @@ def top_actors_markdown(top, days: int = 14) -> str:
 @dg.asset(pool=POOL, deps=["articles", "rejected_files", article_duplicates, entity_mentions, actor_mentions_daily],
           group_name=GROUP, kinds={"duckdb"})
 def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """The analysts' DuckDB file, published atomically from the working database."""
+    """The analysts' DuckDB file, published atomically once every ERROR data-quality check has passed."""
     s = newsdag.settings
+    with newsdag.work_db() as con:
+        failing = quality.failing_error_checks(con)
+    if failing:
+        names = ", ".join(f"{name} ({rows} failing)" for name, rows in failing)
+        raise dg.Failure(description=f"blocking data-quality check failed: {names}; the warehouse was not published",
+                         allow_retries=False)
     path = warehouse.publish(s.work_db_path, s.db_path, s.storage_version)
     with newsdag.work_db() as con:
         pipeline.mark_published(con)

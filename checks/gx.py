@@ -75,3 +75,14 @@ def validate(frame: pd.DataFrame, suite_name: str, expectations: list, id_column
                         "unexpected_values": [str(v) for v in (info.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]})
     context.data_sources.delete(source.name)
     return SuiteOutcome(bool(result.success), failing, len(frame), sample, details)
+
+
+
+
+
+def run_suite(check_name: str, settings, frame: pd.DataFrame) -> SuiteOutcome:
+    """Validate `frame` with the suite of check `check_name`."""
+    from checks.suites import CHECKS_BY_NAME
+
+    defn = CHECKS_BY_NAME[check_name]
+    return validate(frame, defn.name, defn.expectations(gx_module(), settings), defn.id_column)

@@ -52,9 +52,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _preflight(s: Settings) -> None:
     if not s.raw_dir.is_dir():
         raise CliError(f"raw directory not found: {s.raw_dir}")
-    from newsdag.ner import load_ner
+    from newsdag.ner import check_model_installed
 
-    load_ner(s.spacy_model)  # raises ModelNotInstalled with a clear message
+    check_model_installed(s.spacy_model)  # raises ModelNotInstalled with a clear message (without loading it)
 
 
 def _failure_message(result) -> str:
@@ -95,8 +95,15 @@ class BuildResult:
     def all_events(self) -> list:
         return [e for r in self.runs for e in r.all_events]
 
+    @property
+    def run_ids(self) -> list[str]:
+        return [r.run_id for r in self.runs]
+
     def get_asset_check_evaluations(self) -> list:
         return [e for r in self.runs for e in r.get_asset_check_evaluations()]
+
+    def asset_materializations_for_node(self, node: str) -> list:
+        return [m for r in self.runs for m in r.asset_materializations_for_node(node)]
 
 
 INGEST_KEYS = ["raw_files", "articles", "rejected_files", "article_duplicates"]
@@ -143,8 +150,10 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
         out.runs.append(result)
         return result
 
-    if not run(INGEST_KEYS).success:
-        return out
+    ingest = run(INGEST_KEYS)
+    if not ingest.success or any(not e.passed and e.severity.value == "ERROR"
+                                 for e in ingest.get_asset_check_evaluations()):
+        return out  # a failed ERROR check on the ingested tables: nothing is built or published
     keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
     with warehouse.session(s.work_db_path) as con:
         if first or last:
@@ -264,5 +273,15 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
+def entry() -> None:
+    """The `newsdag` console script: run, flush, and exit without tearing down the interpreter (the
+    work is committed and every file closed; finalising dagster, pandas and spaCy's modules adds ~1 s)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -48,10 +48,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHashLSH
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -202,6 +205,8 @@ _PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 def _permutations(num_perm: int, seed: int = MINHASH_SEED) -> tuple[np.ndarray, np.ndarray]:
     key = (num_perm, seed)
     if key not in _PERM_CACHE:
+        from datasketch import MinHash  # lazy: datasketch pulls in scipy and redis (~2 s)
+
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme=MINHASH_SCHEME).permutations
         _PERM_CACHE[key] = (a.astype(np.uint32), b.astype(np.uint32))
     return _PERM_CACHE[key]
@@ -257,8 +262,10 @@ def signature(body: str, num_perm: int = 128, shingle_size: int = DEFAULT_SHINGL
     return signatures([body], num_perm, shingle_size)[0]
 
 
-def to_minhash(sig: np.ndarray) -> LeanMinHash:
+def to_minhash(sig: np.ndarray) -> "LeanMinHash":
     """Wrap stored hash values as a datasketch LeanMinHash (for MinHashLSH / jaccard estimates)."""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=MINHASH_SEED, hashvalues=np.asarray(sig, dtype=np.uint32), scheme=MINHASH_SCHEME)
 
 
@@ -274,7 +281,7 @@ def lsh_params(num_perm: int = 128, rows_per_band: int = DEFAULT_ROWS_PER_BAND) 
 
 
 def build_lsh(sigs: np.ndarray, keys: Iterable | None = None, *, num_perm: int | None = None,
-              params: tuple[int, int] | None = None) -> MinHashLSH:
+              params: tuple[int, int] | None = None) -> "MinHashLSH":
     """A datasketch MinHashLSH holding each signature row under its key (default: row index),
     for incremental use (query new articles against stored signatures with ``lsh.query``).
 
@@ -283,6 +290,8 @@ def build_lsh(sigs: np.ndarray, keys: Iterable | None = None, *, num_perm: int |
     """
     sigs = np.atleast_2d(np.asarray(sigs, dtype=np.uint32))
     num_perm = num_perm or sigs.shape[1]
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(num_perm=num_perm, params=params or lsh_params(num_perm))
     keys = range(len(sigs)) if keys is None else keys
     empty = np.all(sigs == np.uint32(0xFFFFFFFF), axis=1)

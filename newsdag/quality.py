@@ -7,13 +7,14 @@ database, so it can be tested and reused without Dagster or GX.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 import duckdb
 import pandas as pd
 
 from newsdag.cleaning import header_value
-from newsdag.warehouse import TABLES, create_sql
+from newsdag.warehouse import TABLES, column_list, create_sql, table_exists
 
 def raw_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per raw file: whether it decoded and its header date token (None when it has no header)."""
@@ -39,7 +40,7 @@ def body_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def articles_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Article ids, dates and body lengths."""
     rows = con.execute(
-        "SELECT article_id, source_path, published_date, length(trim(body)) AS body_chars FROM articles"
+        "SELECT article_id, source_path, published_date, length(trim(body)) AS body_chars FROM articles ORDER BY 2"
     ).fetchall()  # python dates: any year fits, unlike nanosecond timestamps
     return pd.DataFrame(rows, columns=["article_id", "source_path", "published_date", "body_chars"])
 
@@ -63,6 +64,7 @@ def mentions_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """
         SELECT m.article_id, m.actor, m.entity_text, d.article_id IS NOT NULL AS from_duplicate
         FROM entity_mentions m LEFT JOIN article_duplicates d USING (article_id)
+        ORDER BY m.article_id, m.start_char, m.entity_text
         """
     ).df()
 
@@ -80,6 +82,7 @@ def daily_reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                coalesce(d.articles, 0) AS articles, coalesce(r.articles, 0) AS recounted_articles
         FROM actor_mentions_daily d
         FULL OUTER JOIN recount r ON d.day = r.day AND d.actor = r.actor AND d.actor_type = r.actor_type
+        ORDER BY 1, coalesce(d.actor_type, r.actor_type)
         """
     ).df()
 
@@ -90,11 +93,55 @@ DQ_COLUMNS = list(TABLES["data_quality_results"]["columns"])
 def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """Append check results to `data_quality_results` (history is kept)."""
     con.execute(create_sql("data_quality_results", replace=False))
+    have = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'data_quality_results' AND table_schema = 'main' "
+                                      "AND table_catalog = current_database()").fetchall()}
+    for column, (sql_type, _) in TABLES["data_quality_results"]["columns"].items():
+        if column not in have:  # a working database from an older version
+            con.execute(f'ALTER TABLE data_quality_results ADD COLUMN "{column}" {sql_type}')
     frame = pd.DataFrame(
-        [{**r, "sample": json.dumps(r.get("sample") or [], default=str)} for r in rows], columns=DQ_COLUMNS
+        [{**r, "sample": json.dumps(r.get("sample") or [], default=str),
+          "details": json.dumps(r.get("details") or [], default=str)} for r in rows], columns=DQ_COLUMNS
     )
     frame["checked_at"] = pd.to_datetime(frame["checked_at"])
-    con.execute(f"INSERT INTO data_quality_results SELECT {', '.join(DQ_COLUMNS)} FROM frame")
+    con.execute(f"INSERT INTO data_quality_results ({column_list('data_quality_results')}) "
+                f"SELECT {column_list('data_quality_results')} FROM frame")
+
+
+def input_digest(frame: pd.DataFrame, *params: object) -> str:
+    """sha256 of a check's input rows and parameters (the same digest means the same result)."""
+    digest = hashlib.sha256(repr(params).encode("utf-8"))
+    digest.update(repr(list(frame.columns)).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def previous_result(con: duckdb.DuckDBPyConnection, check_name: str, asset: str, digest: str) -> dict | None:
+    """The latest recorded result of this check on exactly this input, if any."""
+    if not table_exists(con, "data_quality_results"):
+        return None
+    try:
+        row = con.execute(
+            "SELECT run_id, passed, failing_rows, sample, details FROM data_quality_results "
+            "WHERE check_name = ? AND asset = ? AND input_digest = ? ORDER BY checked_at DESC LIMIT 1",
+            [check_name, asset, digest]).fetchone()
+    except duckdb.BinderException:  # a file from before input_digest existed
+        return None
+    if row is None:
+        return None
+    return {"run_id": row[0], "passed": bool(row[1]), "failing_rows": int(row[2] or 0),
+            "sample": json.loads(row[3] or "[]"), "details": json.loads(row[4] or "[]")}
+
+
+def failing_error_checks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """(check, failing rows) of every ERROR check whose latest result failed: publishing waits for them."""
+    if not table_exists(con, "data_quality_results"):
+        return []
+    return con.execute(
+        """SELECT check_name, failing_rows FROM (
+             SELECT *, row_number() OVER (PARTITION BY check_name, asset ORDER BY checked_at DESC) AS rn
+             FROM data_quality_results) WHERE rn = 1 AND severity = 'ERROR' AND NOT passed ORDER BY 1"""
+    ).fetchall()
 
 
 def now() -> dt.datetime:

@@ -81,6 +81,9 @@ TABLES: dict[str, dict] = {
             "severity": ("VARCHAR", "ERROR checks block publishing when they fail; WARN checks only report."),
             "failing_rows": ("BIGINT", "Number of rows (files, articles, mentions...) that failed."),
             "sample": ("VARCHAR", "JSON list of up to 10 failing paths or ids."),
+            "input_digest": ("VARCHAR", "sha256 of the checked rows and the check's parameters: a check whose input "
+                                        "is unchanged reuses the result recorded with the same digest."),
+            "details": ("VARCHAR", "JSON list, one entry per expectation: type, success, unexpected count and values."),
         },
     },
 }
@@ -169,7 +172,8 @@ def replace_table_sql(con: duckdb.DuckDBPyConnection, table: str, select_sql: st
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main' "
+        "AND table_catalog = current_database()", [table]
     ).fetchone()[0])
 
 
