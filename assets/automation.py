@@ -30,17 +30,18 @@ def _stale_after_last_publish(instance: dg.DagsterInstance) -> tuple[str | None,
     return event.run_id, list(getattr(stale, "value", None) or [])
 
 
-def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix: str) -> list[dg.RunRequest]:
+def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix: str,
+              look_at_files: bool = True) -> list[dg.RunRequest]:
     """Run requests for the days touched by file changes since the last publish, plus days the last
     publish reported stale: one run per range of consecutive days, or one ingest run if no day is touched."""
-    changes = inventory.changes_since_publish(newsdag.settings)
+    changes = inventory.changes_since_publish(newsdag.settings) if look_at_files else inventory.Changes()
     run_id, stale = _stale_after_last_publish(instance)
     days = sorted({d.isoformat() for d in changes.days} | set(stale))
     if days:
         register_days(instance, days)
         keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
         tags = {"newsdag/files_new": str(len(changes.new)), "newsdag/files_changed": str(len(changes.changed)),
-                "newsdag/files_vanished": str(len(changes.vanished))}
+                "newsdag/files_vanished": str(len(changes.vanished)), "newsdag/stale_days": str(len(stale))}
         return [dg.RunRequest(job_name=news_job.name, run_key=f"{key_prefix}:{run_id}:{first}:{last}",
                               tags={**tags, **range_tags(first, last)})
                 for first, last in contiguous_ranges(keys, days)]
@@ -53,14 +54,16 @@ def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix
 @dg.sensor(job=news_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def raw_dir_sensor(context: dg.SensorEvaluationContext, newsdag: NewsdagResource):
     """Requests a run for the days that new, changed or removed raw files touch (a late article for
-    an old day rebuilds that day only)."""
+    an old day rebuilds that day only), and for days the last publish reported stale (a day whose
+    article turned out to duplicate a late arrival on another day)."""
     raw_dir = newsdag.settings.raw_dir
     try:
         current = reading.fingerprint(raw_dir)
     except FileNotFoundError as exc:
         return dg.SkipReason(str(exc))
     if current == context.cursor:
-        return dg.SkipReason(f"no new, changed or removed files under {raw_dir}")
+        requests = plan_runs(context.instance, newsdag, key_prefix="stale", look_at_files=False)
+        return requests or dg.SkipReason(f"no new, changed or removed files under {raw_dir}, no stale day")
     requests = plan_runs(context.instance, newsdag, key_prefix=current)
     context.update_cursor(current)
     return requests or dg.SkipReason(f"files under {raw_dir} changed but the published warehouse already has them")

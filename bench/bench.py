@@ -72,14 +72,15 @@ def run_pipeline(raw_dir: Path, db: Path, n_process: int) -> dict:
 
         raise SystemExit(f"materialisation failed: {_failure_message(result)}")
     starts, steps = {}, {}
-    for entry in instance.all_logs(result.run_id):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type == DagsterEventType.STEP_START:
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key in starts:
-            steps[event.step_key] = round(entry.timestamp - starts[event.step_key], 3)
+    for run_id in result.run_ids:  # ingest, then the days as one run
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type == DagsterEventType.STEP_START:
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key in starts:
+                steps[event.step_key] = round(steps.get(event.step_key, 0) + entry.timestamp - starts[event.step_key], 3)
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:

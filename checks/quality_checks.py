@@ -23,8 +23,10 @@ def build_check(defn: CheckDef) -> dg.AssetChecksDefinition:
         from checks import gx  # lazy: importing GX takes seconds
 
         s = newsdag.settings
+        days = context.op_execution_context.partition_keys if defn.per_day else None
+        partition = None if days is None else (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}")
         with newsdag.work_db() as con:
-            frame = defn.frame(con)
+            frame = defn.frame(con, days) if defn.per_day else defn.frame(con)
             # the check's parameters: its date bounds move with the calendar, so include today
             digest = quality.input_digest(frame, defn.name, s.min_date, quality.now().date())
             previous = quality.previous_result(con, defn.name, defn.asset, digest)
@@ -38,7 +40,7 @@ def build_check(defn: CheckDef) -> dg.AssetChecksDefinition:
         with newsdag.work_db() as con:
             quality.record_results(con, [{
                 "checked_at": quality.now(), "run_id": context.run.run_id, "check_name": defn.name,
-                "asset": defn.asset, "partition": None, "severity": severity.value, "input_digest": digest, **result,
+                "asset": defn.asset, "partition": partition, "severity": severity.value, "input_digest": digest, **result,
             }])
         metadata = {
             "failing_rows": dg.MetadataValue.int(result["failing_rows"]),

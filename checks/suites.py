@@ -26,6 +26,7 @@ class CheckDef:
     frame: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame]
     expectations: Callable[[object, Settings], list]   # (gx module, settings) -> expectations
     id_column: str                           # identifies failing rows in the sample
+    per_day: bool = False                    # on a per-day asset: checks the run's days only
 
 
 def _date_bounds(settings: Settings) -> tuple[dt.date, dt.date]:
@@ -80,11 +81,11 @@ ENTITY_MENTIONS_SUITE = [
              quality.mentions_profile,
              lambda gx, s: [gx.expectations.ExpectColumnValuesToNotBeNull(column="actor"),
                             gx.expectations.ExpectColumnValuesToNotMatchRegex(column="actor", regex=r"^\s*$")],
-             "article_id"),
+             "article_id", per_day=True),
     CheckDef(names.NO_MENTIONS_FROM_DUPLICATES, "entity_mentions", True, "No mention comes from a duplicate article.",
              quality.mentions_profile,
              lambda gx, s: [gx.expectations.ExpectColumnValuesToBeInSet(column="from_duplicate", value_set=[False])],
-             "article_id"),
+             "article_id", per_day=True),
 ]
 
 ACTOR_MENTIONS_DAILY_SUITE = [
@@ -93,7 +94,7 @@ ACTOR_MENTIONS_DAILY_SUITE = [
              quality.daily_reconciliation,
              lambda gx, s: [gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="mentions", column_B="recounted_mentions"),
                             gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="articles", column_B="recounted_articles")],
-             "key"),
+             "key", per_day=True),
 ]
 
 ALL_CHECKS: list[CheckDef] = (

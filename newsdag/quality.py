@@ -58,32 +58,43 @@ def accounting(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def mentions_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Each mention's actor and whether its article is a non-canonical duplicate."""
+def _days_filter(column: str, days) -> tuple[str, list]:
+    """A WHERE clause limiting `column` to `days` (None: every day)."""
+    if days is None:
+        return "", []
+    return f"WHERE {column} IN (SELECT unnest(?::DATE[]))", [[str(d) for d in days]]
+
+
+def mentions_profile(con: duckdb.DuckDBPyConnection, days=None) -> pd.DataFrame:
+    """Each mention (of `days`, or all) with its actor and whether its article is a non-canonical duplicate."""
+    where, params = _days_filter("m.published_date", days)
     return con.execute(
-        """
+        f"""
         SELECT m.article_id, m.actor, m.entity_text, d.article_id IS NOT NULL AS from_duplicate
-        FROM entity_mentions m LEFT JOIN article_duplicates d USING (article_id)
+        FROM entity_mentions m LEFT JOIN article_duplicates d USING (article_id) {where}
         ORDER BY m.article_id, m.start_char, m.entity_text
-        """
+        """, params
     ).df()
 
 
-def daily_reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Daily counts next to a recount from entity_mentions, per (day, actor, actor_type)."""
+def daily_reconciliation(con: duckdb.DuckDBPyConnection, days=None) -> pd.DataFrame:
+    """Daily counts (of `days`, or all) next to a recount from entity_mentions, per (day, actor, actor_type)."""
+    where_m, params_m = _days_filter("published_date", days)
+    where_d, params_d = _days_filter("day", days)
     return con.execute(
-        """
+        f"""
         WITH recount AS (
             SELECT published_date AS day, actor, actor_type, count(*) AS mentions,
                    count(DISTINCT article_id) AS articles
-            FROM entity_mentions GROUP BY ALL)
+            FROM entity_mentions {where_m} GROUP BY ALL),
+        daily AS (SELECT * FROM actor_mentions_daily {where_d})
         SELECT coalesce(d.day, r.day)::VARCHAR || ' ' || coalesce(d.actor, r.actor) AS key,
                coalesce(d.mentions, 0) AS mentions, coalesce(r.mentions, 0) AS recounted_mentions,
                coalesce(d.articles, 0) AS articles, coalesce(r.articles, 0) AS recounted_articles
-        FROM actor_mentions_daily d
+        FROM daily d
         FULL OUTER JOIN recount r ON d.day = r.day AND d.actor = r.actor AND d.actor_type = r.actor_type
         ORDER BY 1, coalesce(d.actor_type, r.actor_type)
-        """
+        """, params_m + params_d
     ).df()
 
 

@@ -76,7 +76,7 @@ TABLES: dict[str, dict] = {
             "run_id": ("VARCHAR", "Dagster run id."),
             "check_name": ("VARCHAR", "What was checked, e.g. date_headers_well_formed, bodies_not_empty."),
             "asset": ("VARCHAR", "The asset (table) the check is attached to."),
-            "partition": ("VARCHAR", "Partition key (day) the check ran on; NULL for the whole table."),
+            "partition": ("VARCHAR", "Day (or first..last range of days) a per-day check ran on; NULL for whole-table checks."),
             "passed": ("BOOLEAN", "Whether every expectation of the check held."),
             "severity": ("VARCHAR", "ERROR checks block publishing when they fail; WARN checks only report."),
             "failing_rows": ("BIGINT", "Number of rows (files, articles, mentions...) that failed."),
