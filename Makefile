@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev bench lock clean browser
+.PHONY: install run test dev bench lock clean browser redis
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ install: $(STAMP)  ## venv with the pinned dependencies and the spaCy model
 run: install  ## the whole chain on the bundled sample, with a summary
 	$(VENV)/bin/newsdag materialize
 
-test: install browser  ## unit and end-to-end tests (including the UI test in headless Chromium)
+test: install browser redis  ## unit and end-to-end tests (the UI test in headless Chromium, the Celery test with Redis)
 	$(PY) -m pytest -q
 
 browser:  ## Debian's chromium for the UI test (Playwright's own browser download does not work here)
@@ -28,12 +28,18 @@ browser:  ## Debian's chromium for the UI test (Playwright's own browser downloa
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "could not install chromium (not root?): tests/test_ui.py will fail; apt-get install chromium"
 
+redis:  ## Debian's redis-server for the Celery test (the test starts and stops its own instance)
+	@command -v redis-server >/dev/null || { echo "installing Debian's redis-server for the Celery test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
+	  || echo "could not install redis-server (not root?): tests/test_celery.py will fail; apt-get install redis-server"
+
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
 	$(PY) bench/bench.py
+	$(PY) bench/incremental.py
 
 lock:  ## re-pin requirements.lock from requirements.in
 	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-emit-package newsdag

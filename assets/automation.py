@@ -10,14 +10,46 @@ from newsdag import inventory, reading
 from newsdag.resources import NewsdagResource
 
 INGEST_KEYS = ["raw_files", "articles", "rejected_files", "article_duplicates"]
+ALL_JOB, INGEST_JOB, PUBLISH_JOB = "newsdag_all", "newsdag_ingest", "newsdag_publish"
 
-# Every asset and check; partitioned by publication day (the unpartitioned steps are incremental).
-news_job = dg.define_asset_job("newsdag_all", selection=dg.AssetSelection.groups("news"),
-                               description="The whole chain for a range of days: raw files to the published warehouse.")
-# Files that touch no day (a new file that is quarantined, say) still change the analysts' file.
-ingest_job = dg.define_asset_job(
-    "newsdag_ingest", selection=dg.AssetSelection.assets(*INGEST_KEYS, "warehouse_file"),
-    description="Inventory, clean and deduplicate the raw files, register their days, publish.")
+
+def build_jobs(distributed: bool) -> list:
+    """The jobs. Distributed (Celery): the chain's jobs stop short of `warehouse_file`, the one step
+    that writes DuckDB, which runs as its own job in the run's process (never on a Celery worker),
+    launched after each successful chain run by `publish_after_distributed_run`."""
+    chain = dg.AssetSelection.groups("news")
+    publish = dg.AssetSelection.assets("warehouse_file")
+    ingest = dg.AssetSelection.assets(*INGEST_KEYS)
+    if not distributed:
+        return [
+            dg.define_asset_job(ALL_JOB, selection=chain,
+                                description="The whole chain for a range of days: raw files to the published warehouse."),
+            # files that touch no day (a new file that is quarantined, say) still change the analysts' file
+            dg.define_asset_job(INGEST_JOB, selection=ingest | publish,
+                                description="Inventory, clean and deduplicate the raw files, register their days, publish."),
+        ]
+    return [
+        dg.define_asset_job(ALL_JOB, selection=chain - publish,
+                            description="The chain for a range of days, on Celery workers (state as Parquet)."),
+        dg.define_asset_job(INGEST_JOB, selection=ingest,
+                            description="Inventory, clean and deduplicate the raw files, register their days."),
+        dg.define_asset_job(PUBLISH_JOB, selection=publish, executor_def=dg.in_process_executor,
+                            description="The one DuckDB writer: load the Parquet state and publish the analysts' file."),
+    ]
+
+
+def publish_after_distributed_run(publish_job) -> dg.SensorDefinition:
+    """Distributed mode: publish after every successful chain run."""
+
+    @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, request_job=publish_job,
+                          name="publish_after_distributed_run", default_status=dg.DefaultSensorStatus.STOPPED)
+    def _sensor(context: dg.RunStatusSensorContext):
+        """Launches newsdag_publish (the one DuckDB writer) after each successful chain run on Celery."""
+        if context.dagster_run.job_name in (ALL_JOB, INGEST_JOB):
+            return dg.RunRequest(run_key=f"publish:{context.dagster_run.run_id}")
+        return dg.SkipReason(f"{context.dagster_run.job_name} does not change the chain's tables")
+
+    return _sensor
 
 
 def _stale_after_last_publish(instance: dg.DagsterInstance) -> tuple[str | None, list[str]]:
@@ -42,16 +74,17 @@ def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix
         keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
         tags = {"newsdag/files_new": str(len(changes.new)), "newsdag/files_changed": str(len(changes.changed)),
                 "newsdag/files_vanished": str(len(changes.vanished)), "newsdag/stale_days": str(len(stale))}
-        return [dg.RunRequest(job_name=news_job.name, run_key=f"{key_prefix}:{run_id}:{first}:{last}",
+        return [dg.RunRequest(job_name=ALL_JOB, run_key=f"{key_prefix}:{run_id}:{first}:{last}",
                               tags={**tags, **range_tags(first, last)})
                 for first, last in contiguous_ranges(keys, days)]
     if changes.any:
-        return [dg.RunRequest(job_name=news_job.name, run_key=f"{key_prefix}:ingest",
-                              asset_selection=[dg.AssetKey(k) for k in [*INGEST_KEYS, "warehouse_file"]])]
+        publish = [] if newsdag.settings.executor == "celery" else ["warehouse_file"]
+        return [dg.RunRequest(job_name=ALL_JOB, run_key=f"{key_prefix}:ingest",
+                              asset_selection=[dg.AssetKey(k) for k in [*INGEST_KEYS, *publish]])]
     return []
 
 
-@dg.sensor(job=news_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job_name=ALL_JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def raw_dir_sensor(context: dg.SensorEvaluationContext, newsdag: NewsdagResource):
     """Requests a run for the days that new, changed or removed raw files touch (a late article for
     an old day rebuilds that day only), and for days the last publish reported stale (a day whose
@@ -69,7 +102,7 @@ def raw_dir_sensor(context: dg.SensorEvaluationContext, newsdag: NewsdagResource
     return requests or dg.SkipReason(f"files under {raw_dir} changed but the published warehouse already has them")
 
 
-@dg.schedule(cron_schedule="0 6 * * *", execution_timezone="UTC", job=news_job,
+@dg.schedule(cron_schedule="0 6 * * *", execution_timezone="UTC", job_name=ALL_JOB,
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def newsdag_daily(context: dg.ScheduleEvaluationContext, newsdag: NewsdagResource):
     """Every morning at 06:00 UTC: rebuild whatever days changed (a catch-up when the sensor is off)."""

@@ -135,10 +135,7 @@ def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
         names = ", ".join(f"{name} ({rows} failing)" for name, rows in failing)
         raise dg.Failure(description=f"blocking data-quality check failed: {names}; the warehouse was not published",
                          allow_retries=False)
-    path = warehouse.publish(s.work_db_path, s.db_path, s.storage_version)
-    with newsdag.work_db() as con:
-        pipeline.mark_published(con)
-        stale = pipeline.stale_days(con)
+    path, stale = pipeline.publish(s)
     tables = warehouse.published_tables(path)
     return dg.MaterializeResult(metadata={
         # days whose counts were not rebuilt from their current articles (the sensor requests them)

@@ -46,7 +46,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         s = replace(s, db_path=args.db)
     if args.model:
         s = replace(s, spacy_model=args.model)
-    return replace(s, raw_dir=s.raw_dir.expanduser().absolute(), db_path=s.db_path.expanduser().absolute())
+    s = replace(s, raw_dir=s.raw_dir.expanduser().absolute(), db_path=s.db_path.expanduser().absolute())
+    if not os.environ.get("NEWSDAG_STORAGE_ROOT"):
+        s = replace(s, storage_root=None).checked()  # the default root follows --db
+    elif "://" not in s.storage_root:
+        s = replace(s, storage_root=str(Path(s.storage_root).expanduser().absolute()))
+    return s
 
 
 def _preflight(s: Settings) -> None:
@@ -140,13 +145,20 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
         raise CliError(f"--from {first} is after --to {last}")
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
+    distributed = s.executor == "celery"
+    if distributed and (instance is None or instance.is_ephemeral):
+        raise CliError("NEWSDAG_EXECUTOR=celery needs a persistent Dagster instance shared with the workers: "
+                       "set DAGSTER_HOME")
     instance = instance or dg.DagsterInstance.ephemeral()
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     out = BuildResult()
 
     def run(keys: list[str], tags: dict | None = None):
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
-                                        asset_selection=[dg.AssetKey(k) for k in keys], tags=tags)
+        if distributed:
+            result = _run_distributed(s, instance, keys, tags, run_config)
+        else:
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
+                                            asset_selection=[dg.AssetKey(k) for k in keys], tags=tags)
         out.runs.append(result)
         return result
 
@@ -155,7 +167,7 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
                                  for e in ingest.get_asset_check_evaluations()):
         return out  # a failed ERROR check on the ingested tables: nothing is built or published
     keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
-    with warehouse.session(s.work_db_path) as con:
+    with pipeline.state(s) as con:
         if first or last:
             wanted = [k for k in keys if (not first or k >= first.isoformat()) and (not last or k <= last.isoformat())]
             if not wanted:
@@ -177,6 +189,50 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
     elif not ranges:
         log.info("nothing changed since the last build: %s is up to date", s.db_path)
     return out
+
+
+def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, run_config: dict):
+    """One run on the Celery workers (or, for `warehouse_file`, the in-process publish job): the job is
+    reconstructed from module newsdag.definitions on each worker; this run's settings travel as the
+    resource's run config, so workers need only the code and the instance, not the CLI's arguments."""
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from assets.automation import PUBLISH_JOB
+    from newsdag.resources import NewsdagResource
+
+    resource = NewsdagResource.from_settings(s)
+    config = {**run_config,
+              "resources": {"newsdag": {"config": {f: getattr(resource, f) for f in NewsdagResource.model_fields}}}}
+    repo = ReconstructableRepository.for_module("newsdag.definitions", "defs")
+    if keys == ["warehouse_file"]:  # the one DuckDB writer, never on a worker
+        return dg.execute_job(repo.get_reconstructable_job(PUBLISH_JOB), instance, run_config=config,
+                              raise_on_error=False)
+    selection = [dg.AssetKey(k) for k in keys if k != "warehouse_file"]
+    result = dg.execute_job(repo.get_reconstructable_job("__ASSET_JOB"), instance, run_config=config, tags=tags,
+                            asset_selection=selection, raise_on_error=False)
+    if result.success and "warehouse_file" in keys:
+        return _Combined([result, _run_distributed(s, instance, ["warehouse_file"], None, run_config)])
+    return result
+
+
+class _Combined:
+    """Two runs reported as one (a chain run on the workers, then the publish run)."""
+
+    def __init__(self, runs):
+        self.runs = runs
+        self.success = all(r.success for r in runs)
+        self.run_id = runs[0].run_id
+        self.all_events = [e for r in runs for e in r.all_events]
+
+    def get_asset_check_evaluations(self):
+        return [e for r in self.runs for e in r.get_asset_check_evaluations()]
+
+    def asset_materializations_for_node(self, node):
+        return [m for r in self.runs for m in r.asset_materializations_for_node(node)]
+
+    def get_asset_materialization_events(self):
+        return [m for r in self.runs for m in r.get_asset_materialization_events()]
 
 
 def check_outcomes(result) -> list[dict]:

@@ -6,20 +6,21 @@ transaction, and returns a small dict of figures for the caller to report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
 import logging
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from newsdag import actors, cleaning, dedup, ner, reading
+from newsdag import actors, cleaning, dedup, lake, ner, reading
 from newsdag.settings import Settings
-from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, transaction
+from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, session, transaction
 
 log = logging.getLogger("newsdag")
 
@@ -398,6 +399,38 @@ def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterab
     rows, n_days = con.execute("SELECT count(*), count(DISTINCT day) FROM actor_mentions_daily "
                                "WHERE day IN (SELECT day FROM run_days)").fetchone()
     return {"rows": rows, "days": n_days}
+
+
+def state_ddl() -> list[str]:
+    """Every table of the pipeline's state with its keys (the distributed mode re-creates them in memory)."""
+    contract = [create_sql(t, replace=False) for t in TABLES]
+    return [STATE_DDL, RAW_FILES_DDL, SIGNATURES_DDL, *DAY_DDL, *NER_CACHE_DDL, ENTITIES_DDL, *contract]
+
+
+@contextlib.contextmanager
+def state(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The pipeline's state: the working DuckDB file, or, with a storage root (distributed mode), an
+    in-memory database loaded from and written back to Parquet under it (no DuckDB file is written)."""
+    if settings.storage_root:
+        with lake.session(settings.storage_root, state_ddl()) as con:
+            yield con
+    else:
+        with session(settings.work_db_path) as con:
+            yield con
+
+
+def publish(settings: Settings):
+    """The writer step: (in distributed mode, load the Parquet state into the working DuckDB file,)
+    publish the analysts' file, and remember that it is up to date."""
+    from newsdag import warehouse
+
+    if settings.storage_root:
+        lake.load_into(settings.storage_root, settings.work_db_path, state_ddl())
+    path = warehouse.publish(settings.work_db_path, settings.db_path, settings.storage_version)
+    with state(settings) as con:
+        mark_published(con)
+        stale = stale_days(con)
+    return path, stale
 
 
 def top_actors(con: duckdb.DuckDBPyConnection, per_day: int = 5) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from typing import Iterator
 import dagster as dg
 import duckdb
 
-from newsdag import warehouse
+from newsdag import pipeline
 from newsdag.settings import Settings
 
 
@@ -26,13 +26,14 @@ class NewsdagResource(dg.ConfigurableResource):
     batch_size: int = 256
     n_process: int = 1
     min_date: str = "1900-01-01"
+    storage_root: str = ""
 
     @classmethod
     def from_settings(cls, s: Settings) -> "NewsdagResource":
         return cls(
             raw_dir=str(s.raw_dir), db_path=str(s.db_path), spacy_model=s.spacy_model, labels=",".join(s.labels),
             storage_version=s.storage_version, aliases_path=str(s.aliases_path or ""), batch_size=s.batch_size,
-            n_process=s.n_process, min_date=s.min_date.isoformat(),
+            n_process=s.n_process, min_date=s.min_date.isoformat(), storage_root=s.storage_root or "",
         )
 
     @property
@@ -42,10 +43,12 @@ class NewsdagResource(dg.ConfigurableResource):
             labels=tuple(x for x in self.labels.split(",") if x), storage_version=self.storage_version,
             aliases_path=Path(self.aliases_path) if self.aliases_path else None, batch_size=self.batch_size,
             n_process=self.n_process, min_date=dt.date.fromisoformat(self.min_date),
+            storage_root=self.storage_root or None,
         )
 
     @contextlib.contextmanager
     def work_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the pipeline's working database (never the analysts' file)."""
-        with warehouse.session(self.settings.work_db_path) as con:
+        """The pipeline's state (never the analysts' file): the working DuckDB file, or in distributed
+        mode an in-memory database over the Parquet tables under the storage root."""
+        with pipeline.state(self.settings) as con:
             yield con

