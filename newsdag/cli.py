@@ -22,7 +22,7 @@ class CliError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdag", description="Raw news files to daily actor-mention counts in DuckDB.")
     sub = parser.add_subparsers(dest="command", required=True)
-    m = sub.add_parser("materialize", help="materialise the whole asset graph and print a summary")
+    m = sub.add_parser("materialize", help="build what changed (or the days --from..--to), publish, print a summary")
     m.add_argument("--raw-dir", type=Path, default=None,
                    help=f"directory of raw news files (default: $NEWSDAG_RAW_DIR or the bundled sample {SAMPLE_RAW_DIR})")
     m.add_argument("--db", type=Path, default=None,
@@ -262,7 +262,7 @@ def print_checks(outcomes: list[dict], out=None) -> None:
         print(line.rstrip(), file=out)
 
 
-def print_summary(s: Settings, top: int, out=None) -> None:
+def print_summary(s: Settings, top: int, out=None, result: BuildResult | None = None) -> None:
     out = out or sys.stdout
     import pandas as pd
 
@@ -271,7 +271,13 @@ def print_summary(s: Settings, top: int, out=None) -> None:
     with warehouse.session(s.db_path, read_only=True) as con:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
         articles, rejected = one("SELECT count(*) FROM articles"), one("SELECT count(*) FROM rejected_files")
-        print(f"newsdag: published {s.db_path}", file=out)
+        if result is None or result.published:
+            print(f"newsdag: published {s.db_path}", file=out)
+        else:
+            print(f"newsdag: {s.db_path} is up to date (nothing changed)", file=out)
+        if result is not None and result.days:
+            shown = result.days[0] + (f" .. {result.days[-1]}" if len(result.days) > 1 else "")
+            print(f"  days built {len(result.days):>8}  ({shown})", file=out)
         print(f"  files      {articles + rejected:>8}", file=out)
         print(f"  accepted   {articles:>8}", file=out)
         print(f"  rejected   {rejected:>8}", file=out)
@@ -315,13 +321,16 @@ def _run(args: argparse.Namespace) -> int:
             print_checks(outcomes, out=sys.stderr)
             names = ", ".join(o["check"] for o in blocking)
             raise CliError(f"blocking data-quality check failed ({names}); the warehouse was not published")
-        print_summary(s, args.top)
+        print_summary(s, args.top, result=result)
         print_checks(outcomes)
         print(f"  took {time.monotonic() - started:.1f}s", file=sys.stdout)
         return 0
     except KeyboardInterrupt:
         print("newsdag: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not an error of ours
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except Exception as exc:  # one clear line, never a traceback
         print(f"newsdag: error: {exc}", file=sys.stderr)
         if os.environ.get("NEWSDAG_DEBUG"):

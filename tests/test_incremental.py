@@ -130,3 +130,14 @@ def test_a_late_duplicate_on_another_day_gets_that_day_rebuilt_by_the_sensor(sam
     with duckdb.connect(str(s.db_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM entity_mentions m JOIN article_duplicates d USING (article_id)"
                            ).fetchone() == (0,)
+
+
+def test_cli_says_what_it_built_and_when_nothing_changed(sample_dir: Path, tmp_path: Path, capsys):
+    args = ["materialize", "--raw-dir", str(sample_dir), "--db", str(tmp_path / "n.duckdb"), "--quiet"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "newsdag: published" in first and "days built        3  (2021-07-07 .. 2021-08-10)" in first
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    assert "is up to date (nothing changed)" in second and "days built" not in second
+    assert "data-quality checks (7/7 passed)" in second  # the ingest checks, reusing their recorded results
