@@ -137,7 +137,7 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
     import dagster as dg
 
     from assets.partitions import PUBLICATION_DAY, contiguous_ranges, range_tags
-    from newsdag import pipeline, warehouse
+    from newsdag import pipeline
     from newsdag.definitions import build_defs
 
     first, last = _parse_day(day_from, "--from"), _parse_day(day_to, "--to")
@@ -153,14 +153,14 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     out = BuildResult()
 
-    def run(keys: list[str], tags: dict | None = None):
+    def run(keys: list[str], tags: dict | None = None) -> BuildResult:
         if distributed:
-            result = _run_distributed(s, instance, keys, tags, run_config)
+            results = _run_distributed(s, instance, keys, tags, run_config)
         else:
-            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
-                                            asset_selection=[dg.AssetKey(k) for k in keys], tags=tags)
-        out.runs.append(result)
-        return result
+            results = [job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
+                                              asset_selection=[dg.AssetKey(k) for k in keys], tags=tags)]
+        out.runs.extend(results)
+        return BuildResult(runs=results)
 
     ingest = run(INGEST_KEYS)
     if not ingest.success or any(not e.passed and e.severity.value == "ERROR"
@@ -191,10 +191,10 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
     return out
 
 
-def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, run_config: dict):
-    """One run on the Celery workers (or, for `warehouse_file`, the in-process publish job): the job is
-    reconstructed from module newsdag.definitions on each worker; this run's settings travel as the
-    resource's run config, so workers need only the code and the instance, not the CLI's arguments."""
+def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, run_config: dict) -> list:
+    """The runs on the Celery workers (and, for `warehouse_file`, the in-process publish job after them):
+    the job is reconstructed from module newsdag.definitions on each worker; this run's settings travel
+    as the resource's run config, so workers need only the code and the instance, not the CLI's arguments."""
     import dagster as dg
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
@@ -205,34 +205,15 @@ def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, 
     config = {**run_config,
               "resources": {"newsdag": {"config": {f: getattr(resource, f) for f in NewsdagResource.model_fields}}}}
     repo = ReconstructableRepository.for_module("newsdag.definitions", "defs")
-    if keys == ["warehouse_file"]:  # the one DuckDB writer, never on a worker
-        return dg.execute_job(repo.get_reconstructable_job(PUBLISH_JOB), instance, run_config=config,
-                              raise_on_error=False)
-    selection = [dg.AssetKey(k) for k in keys if k != "warehouse_file"]
-    result = dg.execute_job(repo.get_reconstructable_job("__ASSET_JOB"), instance, run_config=config, tags=tags,
-                            asset_selection=selection, raise_on_error=False)
-    if result.success and "warehouse_file" in keys:
-        return _Combined([result, _run_distributed(s, instance, ["warehouse_file"], None, run_config)])
-    return result
-
-
-class _Combined:
-    """Two runs reported as one (a chain run on the workers, then the publish run)."""
-
-    def __init__(self, runs):
-        self.runs = runs
-        self.success = all(r.success for r in runs)
-        self.run_id = runs[0].run_id
-        self.all_events = [e for r in runs for e in r.all_events]
-
-    def get_asset_check_evaluations(self):
-        return [e for r in self.runs for e in r.get_asset_check_evaluations()]
-
-    def asset_materializations_for_node(self, node):
-        return [m for r in self.runs for m in r.asset_materializations_for_node(node)]
-
-    def get_asset_materialization_events(self):
-        return [m for r in self.runs for m in r.get_asset_materialization_events()]
+    results = []
+    chain = [dg.AssetKey(k) for k in keys if k != "warehouse_file"]
+    if chain:
+        results.append(dg.execute_job(repo.get_reconstructable_job("__ASSET_JOB"), instance, run_config=config,
+                                      tags=tags, asset_selection=chain, raise_on_error=False))
+    if "warehouse_file" in keys and all(r.success for r in results):  # the one DuckDB writer, never on a worker
+        results.append(dg.execute_job(repo.get_reconstructable_job(PUBLISH_JOB), instance, run_config=config,
+                                      raise_on_error=False))
+    return results
 
 
 def check_outcomes(result) -> list[dict]:
