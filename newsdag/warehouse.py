@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
-import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -145,29 +144,6 @@ def create_sql(table: str, schema: str | None = None, *, replace: bool = True) -
 def column_list(table: str) -> str:
     """The contract table's columns, quoted, in order: for INSERT ... SELECT statements."""
     return ", ".join(f'"{c}"' for c in TABLES[table]["columns"])
-
-
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Atomically replace a contract table with the rows of `frame` (bulk load, one transaction)."""
-    columns = list(TABLES[table]["columns"])
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{table}: frame lacks columns {missing}")
-    data = frame[columns]  # noqa: F841  (read by DuckDB's replacement scan)
-    col_list = column_list(table)
-    with transaction(con):
-        con.execute(create_sql(table))
-        con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM data")
-    return len(frame)
-
-
-def replace_table_sql(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: list | None = None) -> int:
-    """Atomically replace a contract table with the result of a SELECT over the working database."""
-    col_list = column_list(table)
-    with transaction(con):
-        con.execute(create_sql(table))
-        con.execute(f"INSERT INTO {table} ({col_list}) {select_sql}", params or [])
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
