@@ -61,21 +61,26 @@ def _main_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         "AND NOT temporary").fetchall()]
 
 
-def open_memory(root: str, ddl: list[str] = ()) -> duckdb.DuckDBPyConnection:
-    """An in-memory database holding every table under `root`. `ddl` creates the tables first, so
-    that their keys and constraints hold (Parquet keeps only columns)."""
-    fs, base = _fs(root)
-    con = duckdb.connect(":memory:")
-    if not _is_local(fs):
-        con.register_filesystem(fs)
+def _load(con: duckdb.DuckDBPyConnection, fs, tables: dict[str, str], ddl) -> None:
+    """Create the tables with `ddl` (keys and constraints: Parquet keeps only columns), then fill every
+    table from its Parquet file; a table the DDL does not know is created from the file's columns."""
     for statement in ddl:
         con.execute(statement)
     existing = set(_main_tables(con))
-    for table, path in sorted(_tables(fs, base).items()):
+    for table, path in sorted(tables.items()):
         if table in existing:
             con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM read_parquet(?)', [_url(fs, path)])
         else:
             con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM read_parquet(?)', [_url(fs, path)])
+
+
+def open_memory(root: str, ddl: list[str] = ()) -> duckdb.DuckDBPyConnection:
+    """An in-memory database holding every table under `root`, created with `ddl` first."""
+    fs, base = _fs(root)
+    con = duckdb.connect(":memory:")
+    if not _is_local(fs):
+        con.register_filesystem(fs)
+    _load(con, fs, _tables(fs, base), ddl)
     return con
 
 
@@ -115,14 +120,7 @@ def load_into(root: str, db_path: Path, ddl: list[str] = ()) -> None:
             tables = _tables(fs, base)
             for table in _main_tables(con):
                 con.execute(f'DROP TABLE "{table}"')
-            for statement in ddl:
-                con.execute(statement)
-            existing = set(_main_tables(con))
-            for table, path in sorted(tables.items()):
-                if table in existing:
-                    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM read_parquet(?)', [_url(fs, path)])
-                else:
-                    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM read_parquet(?)', [_url(fs, path)])
+            _load(con, fs, tables, ddl)
         log.info("writer: loaded %d tables from %s into %s", len(tables), root, db_path)
     finally:
         con.close()
