@@ -25,19 +25,19 @@ def build_check(defn: CheckDef) -> dg.AssetChecksDefinition:
         s = newsdag.settings
         days = context.op_execution_context.partition_keys if defn.per_day else None
         partition = None if days is None else (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}")
+        severity = _severity(defn)
+        # one session: in distributed mode each opening loads the state from Parquet
         with newsdag.work_db() as con:
             frame = defn.frame(con, days) if defn.per_day else defn.frame(con)
             # the check's parameters: its date bounds move with the calendar, so include today
             digest = quality.input_digest(frame, defn.name, s.min_date, quality.now().date())
             previous = quality.previous_result(con, defn.name, defn.asset, digest)
-        if previous is None:
-            outcome = gx.run_suite(defn.name, s, frame)
-            result = {"passed": outcome.passed, "failing_rows": outcome.failing_rows, "sample": outcome.sample,
-                      "details": outcome.expectations}
-        else:  # the same rows were validated before: GX would give the same answer
-            result = {k: previous[k] for k in ("passed", "failing_rows", "sample", "details")}
-        severity = _severity(defn)
-        with newsdag.work_db() as con:
+            if previous is None:
+                outcome = gx.run_suite(defn.name, s, frame)
+                result = {"passed": outcome.passed, "failing_rows": outcome.failing_rows, "sample": outcome.sample,
+                          "details": outcome.expectations}
+            else:  # the same rows were validated before: GX would give the same answer
+                result = {k: previous[k] for k in ("passed", "failing_rows", "sample", "details")}
             quality.record_results(con, [{
                 "checked_at": quality.now(), "run_id": context.run.run_id, "check_name": defn.name,
                 "asset": defn.asset, "partition": partition, "severity": severity.value, "input_digest": digest, **result,
