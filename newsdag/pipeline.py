@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from newsdag import actors, cleaning, dedup, lake, ner, reading
+from newsdag import actors, cleaning, dedup, lake, ner, reading, warehouse
 from newsdag.settings import Settings
 from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, session, transaction
 
@@ -292,7 +292,7 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection, days: Ite
     model = ner.model_version(settings.spacy_model)
     labels = ",".join(sorted(settings.labels))
     key = [model, labels]
-    # the run_days's canonical articles, each body hashed and looked up in the cache once (a plain
+    # the days' canonical articles, each body hashed and looked up in the cache once (a plain
     # table: the NER input streams through a second cursor, which cannot see temp tables)
     con.execute(
         "CREATE OR REPLACE TABLE ner_canonical AS SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
@@ -422,8 +422,6 @@ def state(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 def publish(settings: Settings):
     """The writer step: (in distributed mode, load the Parquet state into the working DuckDB file,)
     publish the analysts' file, and remember that it is up to date."""
-    from newsdag import warehouse
-
     if settings.storage_root:
         lake.load_into(settings.storage_root, settings.work_db_path, state_ddl())
     path = warehouse.publish(settings.work_db_path, settings.db_path, settings.storage_version)
