@@ -203,12 +203,15 @@ _PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _permutations(num_perm: int, seed: int = MINHASH_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of datasketch's "affine32" permutations for (num_perm, seed), generated the way
+    ``datasketch.MinHash`` does (numpy's RandomState; odd ``a``) without importing datasketch, which
+    pulls in scipy (~0.5 s on every run that hashes a new article). tests/test_dedup.py checks they match."""
     key = (num_perm, seed)
     if key not in _PERM_CACHE:
-        from datasketch import MinHash  # lazy: datasketch pulls in scipy and redis (~2 s)
-
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme=MINHASH_SCHEME).permutations
-        _PERM_CACHE[key] = (a.astype(np.uint32), b.astype(np.uint32))
+        gen = np.random.RandomState(seed)
+        a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+        _PERM_CACHE[key] = (a, b)
     return _PERM_CACHE[key]
 
 
