@@ -1,10 +1,11 @@
-"""Asset checks: each validates one frame with its GX suite and records the result in the warehouse."""
+"""Asset checks: one step per chain step validates that step's tables, each check with its GX suite, and
+records every result in the working database."""
 
 
 import dagster as dg
 
 from assets.chain import POOL
-from checks.suites import ALL_CHECKS, CheckDef
+from checks.suites import CHECKS_BY_STEP, CheckDef
 from newsdag import quality
 from newsdag.resources import NewsdagResource
 
@@ -13,47 +14,70 @@ def _severity(defn: CheckDef) -> dg.AssetCheckSeverity:
     return dg.AssetCheckSeverity.ERROR if defn.blocking_error else dg.AssetCheckSeverity.WARN
 
 
-def build_check(defn: CheckDef) -> dg.AssetChecksDefinition:
-    """An asset check that runs `defn`'s expectations. All are blocking so they finish before publishing,
-    but only ERROR severity stops downstream assets; WARN ones report and let the chain go on. (And
-    `warehouse_file` publishes only if the latest result of every ERROR check passed.)"""
+def _key(defn: CheckDef) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(dg.AssetKey(defn.asset), defn.name)
 
-    @dg.asset_check(asset=defn.asset, name=defn.name, description=defn.description, blocking=True, pool=POOL)
-    def _check(context: dg.AssetCheckExecutionContext, newsdag: NewsdagResource) -> dg.AssetCheckResult:
+
+def build_checks(step: str, defns: list[CheckDef]) -> dg.AssetChecksDefinition:
+    """The checks of the tables that chain step `step` writes, as one step. ERROR checks are blocking: a
+    failure stops the assets downstream (and `warehouse_file` publishes only if the latest result of every
+    ERROR check passed). WARN checks report and block nothing, so they wait until the chain's other ready
+    steps have run (lower priority): GX, imported meanwhile, is ready by then."""
+    blocking = any(d.blocking_error for d in defns)
+
+    @dg.multi_asset_check(
+        name=f"{step}_checks", can_subset=True, pool=POOL,
+        description=f"Data-quality checks (Great Expectations) of the tables that {step} writes.",
+        specs=[dg.AssetCheckSpec(d.name, asset=d.asset, description=d.description, blocking=d.blocking_error)
+               for d in defns],
+        op_tags=None if blocking else {"dagster/priority": "-1"},
+    )
+    def _checks(context: dg.AssetCheckExecutionContext, newsdag: NewsdagResource):
         from checks import gx  # lazy: importing GX takes seconds
 
         s = newsdag.settings
-        days = context.op_execution_context.partition_keys if defn.per_day else None
+        selected = [d for d in defns if _key(d) in context.selected_asset_check_keys]
+        per_day = any(d.per_day for d in selected)
+        days = context.op_execution_context.partition_keys if per_day else None
         partition = None if days is None else (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}")
-        severity = _severity(defn)
+        frames, results = {}, []
         # one session: in distributed mode each opening loads the state from Parquet
         with newsdag.work_db() as con:
-            frame = defn.frame(con, days) if defn.per_day else defn.frame(con)
-            # the check's parameters: its date bounds move with the calendar, so include today
-            digest = quality.input_digest(frame, defn.name, s.min_date, quality.now().date())
-            previous = quality.previous_result(con, defn.name, defn.asset, digest)
-            if previous is None:
-                outcome = gx.run_suite(defn.name, s, frame)
-                result = {"passed": outcome.passed, "failing_rows": outcome.failing_rows, "sample": outcome.sample,
-                          "details": outcome.expectations}
-            else:  # the same rows were validated before: GX would give the same answer
-                result = {k: previous[k] for k in ("passed", "failing_rows", "sample", "details")}
-            quality.record_results(con, [{
-                "checked_at": quality.now(), "run_id": context.run.run_id, "check_name": defn.name,
-                "asset": defn.asset, "partition": partition, "severity": severity.value, "input_digest": digest, **result,
-            }])
-        metadata = {
-            "failing_rows": dg.MetadataValue.int(result["failing_rows"]),
-            "rows_checked": dg.MetadataValue.int(len(frame)),
-            "sample": dg.MetadataValue.json(result["sample"]),
-            "expectations": dg.MetadataValue.json(result["details"]),
-        }
-        if previous is not None:
-            metadata["unchanged_since_run"] = dg.MetadataValue.text(previous["run_id"])
-        return dg.AssetCheckResult(passed=result["passed"], severity=severity, description=defn.description,
-                                   metadata=metadata)
+            for defn in selected:
+                if defn.frame not in frames:  # checks of one table often validate the same frame
+                    frames[defn.frame] = defn.frame(con, days) if defn.per_day else defn.frame(con)
+                frame = frames[defn.frame]
+                # the check's parameters: its date bounds move with the calendar, so include today
+                digest = quality.input_digest(frame, defn.name, s.min_date, quality.now().date())
+                previous = quality.previous_result(con, defn.name, defn.asset, digest)
+                if previous is None:
+                    outcome = gx.run_suite(defn.name, s, frame)
+                    result = {"passed": outcome.passed, "failing_rows": outcome.failing_rows,
+                              "sample": outcome.sample, "details": outcome.expectations}
+                else:  # the same rows were validated before: GX would give the same answer
+                    result = {k: previous[k] for k in ("passed", "failing_rows", "sample", "details")}
+                results.append((defn, len(frame), previous, {
+                    "checked_at": quality.now(), "run_id": context.run.run_id, "check_name": defn.name,
+                    "asset": defn.asset, "partition": partition if defn.per_day else None,
+                    "severity": _severity(defn).value, "input_digest": digest, **result}))
+            quality.record_results(con, [row for *_, row in results])
+        for defn, rows_checked, previous, row in results:
+            yield _check_result(defn, rows_checked, previous, row)
 
-    return _check
+    return _checks
 
 
-CHECKS = [build_check(defn) for defn in ALL_CHECKS]
+def _check_result(defn: CheckDef, rows_checked: int, previous: dict | None, row: dict) -> dg.AssetCheckResult:
+    metadata = {
+        "failing_rows": dg.MetadataValue.int(row["failing_rows"]),
+        "rows_checked": dg.MetadataValue.int(rows_checked),
+        "sample": dg.MetadataValue.json(row["sample"]),
+        "expectations": dg.MetadataValue.json(row["details"]),
+    }
+    if previous is not None:
+        metadata["unchanged_since_run"] = dg.MetadataValue.text(previous["run_id"])
+    return dg.AssetCheckResult(asset_key=defn.asset, check_name=defn.name, passed=row["passed"],
+                               severity=_severity(defn), description=defn.description, metadata=metadata)
+
+
+CHECKS = [build_checks(step, defns) for step, defns in CHECKS_BY_STEP.items()]

@@ -102,3 +102,13 @@ ALL_CHECKS: list[CheckDef] = (
 )
 
 CHECKS_BY_NAME: dict[str, CheckDef] = {c.name: c for c in ALL_CHECKS}
+
+# The chain step whose tables they check -> its checks, which run together as one Dagster step (a step
+# costs ~0.1 s of orchestration; checks of one step share their frames and one state session).
+CHECKS_BY_STEP: dict[str, list[CheckDef]] = {
+    "raw_files": RAW_FILES_SUITE,
+    "cleaned_articles": ARTICLES_SUITE + REJECTED_FILES_SUITE,
+    "entity_mentions": ENTITY_MENTIONS_SUITE,
+    "actor_mentions_daily": ACTOR_MENTIONS_DAILY_SUITE,
+}
+assert sorted(c.name for checks in CHECKS_BY_STEP.values() for c in checks) == sorted(CHECKS_BY_NAME)
