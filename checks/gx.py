@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import multiprocessing
 import os
+import signal
+import sys
 import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 SAMPLE_SIZE = 10
+log = logging.getLogger("newsdag")
 
 
 @dataclass
@@ -77,12 +82,102 @@ def validate(frame: pd.DataFrame, suite_name: str, expectations: list, id_column
     return SuiteOutcome(bool(result.success), failing, len(frame), sample, details)
 
 
-
-
-
 def run_suite(check_name: str, settings, frame: pd.DataFrame) -> SuiteOutcome:
-    """Validate `frame` with the suite of check `check_name`."""
+    """Validate `frame` with the suite of check `check_name` (in the prewarmed validator when there is one)."""
+    validator = _validator
+    if validator is not None:
+        try:
+            return validator.run(check_name, settings, frame)
+        except (EOFError, OSError) as exc:  # the validator died: validate here instead
+            log.warning("data-quality validator process gone (%s); validating in-process", exc)
+            shutdown()
+    return _run_local(check_name, settings, frame)
+
+
+def _run_local(check_name: str, settings, frame: pd.DataFrame) -> SuiteOutcome:
     from checks.suites import CHECKS_BY_NAME
 
     defn = CHECKS_BY_NAME[check_name]
     return validate(frame, defn.name, defn.expectations(gx_module(), settings), defn.id_column)
+
+
+# --- the prewarmed validator ------------------------------------------------------------------------------
+# Importing GX costs 3-5 s of one core, and the first check of a run needs it a second or two after the run
+# starts. `prewarm()` forks a process that imports GX while this one goes on (reading, cleaning, deduplicating
+# use one core of several), then validates the frames the checks send it. Forked, it inherits pandas and
+# this code already imported; it only ever runs GX, and exits when this process closes its end of the pipe.
+
+_validator = None
+_validator_lock = threading.Lock()  # not _lock: the child must not inherit that one held
+
+
+class _Validator:
+    def __init__(self):
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child_conn = ctx.Pipe()
+        self.lock = threading.Lock()
+        self.process = ctx.Process(target=_serve, args=(child_conn, self.conn), name="newsdag-gx", daemon=True)
+        self.process.start()
+        child_conn.close()
+
+    def run(self, check_name: str, settings, frame: pd.DataFrame) -> SuiteOutcome:
+        with self.lock:
+            self.conn.send((check_name, settings, frame))
+            ok, value = self.conn.recv()
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=5)
+
+
+def _serve(conn, parent_end) -> None:
+    """The validator: import GX, then answer (check, settings, frame) requests until the parent goes away."""
+    parent_end.close()
+    try:  # die with the parent even if it is killed (Linux); otherwise EOF on the pipe ends the loop
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)  # never hold the parent's stdout/stderr pipes open
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        _context()
+    except Exception:  # reported with the first request (validate would raise it again)
+        pass
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = (True, _run_local(*request))
+        except Exception as exc:  # sent back and raised in the check, as if it had run in-process
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # the exception did not pickle
+            conn.send((False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+
+
+def prewarm() -> None:
+    """Start importing GX in a forked validator process, unless GX is already here or one is running."""
+    global _validator
+    with _validator_lock:
+        if _validator is None and not _state and "great_expectations" not in sys.modules:
+            _validator = _Validator()
+
+
+def shutdown() -> None:
+    """Stop the validator (if any); later checks validate in-process."""
+    global _validator
+    with _validator_lock:
+        validator, _validator = _validator, None
+    if validator is not None:
+        validator.stop()
