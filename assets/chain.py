@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.metadata import table_metadata
 from assets.partitions import publication_day, register_days
-from newsdag import charts, pipeline, quality, warehouse
+from newsdag import charts, ner, pipeline, quality, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
@@ -29,9 +29,12 @@ RAW_FILES_SCHEMA = dg.TableSchema(columns=[
 @dg.asset(pool=POOL, group_name=GROUP, kinds={"duckdb", "python"})
 def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."""
+    s = newsdag.settings
     with newsdag.work_db() as con:
-        stats = pipeline.build_raw_files(newsdag.settings, con)
+        stats = pipeline.build_raw_files(s, con)
     context.log.info(f"raw files: {stats}")
+    if (stats["new"] or stats["changed"]) and s.executor == "in_process":
+        ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks wait for GX
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["files"], "dagster/column_schema": RAW_FILES_SCHEMA,
                                           **stats})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from typing import Callable, Iterable, Iterator
 
 import pandas as pd
@@ -22,9 +23,30 @@ class ModelNotInstalled(RuntimeError):
 _NOT_NER = ("tok2vec", "tagger", "morphologizer", "parser", "senter", "attribute_ruler", "lemmatizer")
 
 
-@functools.lru_cache(maxsize=4)
+_load_lock = threading.Lock()  # one load at a time: a call during a preload waits for it
+
+
 def load_ner(model: str):
-    """Load `model` with every component but `ner` excluded (its ner has its own tok2vec)."""
+    """Load `model` with every component but `ner` excluded (its ner has its own tok2vec); cached."""
+    with _load_lock:
+        return _load_ner(model)
+
+
+def preload(model: str) -> None:
+    """Start loading `model` in a background thread (~1 s: importing spaCy, reading the weights), for a
+    process that will run NER soon but first waits on other work; `load_ner` then finds it loaded. Errors
+    are left for `load_ner` to raise where the model is needed."""
+    def load() -> None:
+        try:
+            load_ner(model)
+        except Exception:  # noqa: BLE001  (reported by the step that needs the model)
+            pass
+
+    threading.Thread(target=load, name="newsdag-spacy-preload", daemon=True).start()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_ner(model: str):
     import spacy
 
     try:
