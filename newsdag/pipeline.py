@@ -70,11 +70,11 @@ RAW_FILES_DDL = ("CREATE TABLE IF NOT EXISTS raw_files (source_path VARCHAR, con
 
 def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     """Inventory every raw file by content hash; only new, changed and vanished files touch the table."""
-    paths = reading.list_raw_files(settings.raw_dir)
+    paths = reading.scan_raw_files(settings.raw_dir)
     log.info("raw files: reading %d files under %s", len(paths), settings.raw_dir)
     rows = []
-    for i, path in enumerate(paths, 1):
-        rows.append(reading.read_raw_file(path, settings.raw_dir))
+    for i, (rel, path) in enumerate(paths, 1):
+        rows.append(reading.read_raw_file(path, settings.raw_dir, rel))
         if i % 5000 == 0:
             log.info("raw files: read %d/%d", i, len(paths))
     frame = pd.DataFrame(

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdag.reading import Undecodable, decode, iter_raw_files, list_raw_files
+from newsdag.reading import Undecodable, decode, iter_raw_files, list_raw_files, scan_raw_files
 
 
 def test_utf8_bom_and_crlf_are_accepted():
@@ -40,6 +40,8 @@ def test_walks_recursively_without_following_symlinks_out(tmp_path: Path):
     (raw / "dirlink").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     found = [p.relative_to(raw).as_posix() for p in list_raw_files(raw)]
     assert found == ["a.txt", "link_in.txt", "sub/deeper/b.txt"]
+    assert [(rel, Path(path)) for rel, path in scan_raw_files(raw)] == [
+        (rel, raw / rel) for rel in ["a.txt", "link_in.txt", "sub/deeper/b.txt"]]
 
 
 def test_raw_file_records_hash_and_error(tmp_path: Path):
