@@ -29,12 +29,9 @@ RAW_FILES_SCHEMA = dg.TableSchema(columns=[
 @dg.asset(pool=POOL, group_name=GROUP, kinds={"duckdb", "python"})
 def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."""
-    s = newsdag.settings
     with newsdag.work_db() as con:
-        stats = pipeline.build_raw_files(s, con)
+        stats = pipeline.build_raw_files(newsdag.settings, con)
     context.log.info(f"raw files: {stats}")
-    if (stats["new"] or stats["changed"]) and s.executor == "in_process":
-        ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks wait for GX
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["files"], "dagster/column_schema": RAW_FILES_SCHEMA,
                                           **stats})
 
@@ -50,8 +47,11 @@ def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg
 )
 def cleaned_articles(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
     """Parse date headers or page-text dates, strip page chrome, quarantine what cannot be used."""
+    s = newsdag.settings
     with newsdag.work_db() as con:
-        stats = pipeline.build_cleaned(newsdag.settings, con)
+        stats = pipeline.build_cleaned(s, con)
+    if stats["parsed"] and s.executor == "in_process":
+        ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks wait for GX
     yield dg.MaterializeResult(asset_key="articles", metadata=table_metadata("articles", stats["articles"]))
     yield dg.MaterializeResult(
         asset_key="rejected_files",

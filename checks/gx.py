@@ -113,6 +113,9 @@ _validator_lock = threading.Lock()  # not _lock: the child must not inherit that
 
 class _Validator:
     def __init__(self):
+        from newsdag import parallel
+
+        parallel.join_background()  # never fork while a background thread may hold a lock
         ctx = multiprocessing.get_context("fork")
         self.conn, child_conn = ctx.Pipe()
         self.lock = threading.Lock()

@@ -10,6 +10,8 @@ from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
+from newsdag import parallel
+
 log = logging.getLogger(__name__)
 
 ENTITY_COLUMNS = ["article_id", "entity_text", "entity_label", "start_char", "end_char"]
@@ -42,7 +44,7 @@ def preload(model: str) -> None:
         except Exception:  # noqa: BLE001  (reported by the step that needs the model)
             pass
 
-    threading.Thread(target=load, name="newsdag-spacy-preload", daemon=True).start()
+    parallel.in_background(load, name="newsdag-spacy-preload")
 
 
 @functools.lru_cache(maxsize=4)
@@ -181,9 +183,7 @@ def extract_entities(
             rows.extend(_entities_of(batch))
             account(batch)
     else:
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(n_process) as pool:
+        with parallel.forked_pool(n_process) as pool:
             # imap keeps input order, so the output is the same as a single-process run
             sent: list[list] = []
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -18,7 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from newsdag import actors, cleaning, dedup, lake, ner, reading, warehouse
+from newsdag import actors, cleaning, dedup, lake, ner, parallel, reading, warehouse
 from newsdag.settings import Settings
 from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, session, transaction
 
@@ -29,6 +30,10 @@ _WORD = re.compile(r"\w+")
 # Bump when a change to the code changes what a day's entities or counts would be: every day is
 # then rebuilt on the next run.
 PIPELINE_VERSION = "2"
+
+# Parse files, and resolve days' actors, in `settings.n_process` forked workers from this many on.
+PARALLEL_MIN_FILES = 2000
+PARALLEL_MIN_DAYS = 4
 
 
 def article_id_for(source_path: str) -> str:
@@ -131,11 +136,14 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     log.info("cleaning: %d files, %d to parse (%d recurring boilerplate lines%s)", len(raw), len(todo), len(recurring),
              "" if same_rules else ", changed since the last run")
     accepted, rejected = [], []
+    texts = [t for t in todo["text"] if isinstance(t, str)]
+    parsed = iter(parallel.map_ordered(functools.partial(cleaning.parse_document, recurring_lines=recurring), texts,
+                                       settings.n_process, PARALLEL_MIN_FILES))
     for row in todo.itertuples(index=False):
         if not isinstance(row.text, str):
             rejected.append((row.source_path, _reason_for_unreadable(row.error), row.error, row.content_hash))
             continue
-        result = cleaning.parse_document(row.text, recurring)
+        result = next(parsed)
         if isinstance(result, cleaning.Rejected):
             rejected.append((row.source_path, result.reason, result.detail, row.content_hash))
             continue
@@ -366,7 +374,9 @@ def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection, days: Ite
     in_dateline = raw.pop("in_dateline").astype(bool)
     kept = raw[~in_dateline].reset_index(drop=True)
     aliases = actors.load_aliases(settings.aliases_path)
-    parts = [actors.resolve_actors(group, aliases) for _, group in kept.groupby("published_date", sort=True)]
+    groups = [group for _, group in kept.groupby("published_date", sort=True)]
+    parts = parallel.map_ordered(functools.partial(actors.resolve_actors, aliases=aliases), groups,
+                                 settings.n_process, PARALLEL_MIN_DAYS)
     mentions = (pd.concat(parts, ignore_index=True) if parts
                 else actors.resolve_actors(kept, aliases))[list(TABLES["entity_mentions"]["columns"])]  # noqa: F841
     with transaction(con):
