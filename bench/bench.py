@@ -81,6 +81,7 @@ def run_pipeline(raw_dir: Path, db: Path, n_process: int) -> dict:
                 starts[event.step_key] = entry.timestamp
             elif event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key in starts:
                 steps[event.step_key] = round(steps.get(event.step_key, 0) + entry.timestamp - starts[event.step_key], 3)
+    validator_rss = _validator_peak_rss_mb()
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
@@ -88,7 +89,23 @@ def run_pipeline(raw_dir: Path, db: Path, n_process: int) -> dict:
         mentions = con.execute("SELECT count(*) FROM entity_mentions").fetchone()[0]
     return {"seconds": seconds, "steps": steps, "articles": articles[0], "words": int(articles[1] or 0),
             "mentions": mentions, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+            "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            "validator_peak_rss_mb": validator_rss}
+
+
+def _validator_peak_rss_mb() -> float | None:
+    """Peak RSS of the forked GX validator (still running, so not in RUSAGE_CHILDREN), from /proc."""
+    from checks import gx
+
+    validator = gx._validator
+    if validator is None:
+        return None
+    try:
+        status = Path(f"/proc/{validator.process.pid}/status").read_text()
+    except OSError:
+        return None
+    kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return None if kb is None else round(kb / 1024, 1)
 
 
 STAGES = {  # Dagster step keys -> the stages the report names
@@ -154,7 +171,8 @@ def main() -> int:
     print(f"  {'full materialisation':<34}{full['seconds']:>8.1f} s  {report['articles_per_s']:>7.1f} articles/s  {report['words_per_s']:.0f} words/s")
     for name, sec in stage_seconds.items():
         print(f"    {name:<32}{sec:>8.2f} s")
-    print(f"  {'peak RSS (main / NER worker)':<34}{full['peak_rss_mb']:>8.0f} MB / {full['workers_peak_rss_mb']:.0f} MB")
+    print(f"  {'peak RSS (main / NER worker / GX)':<34}{full['peak_rss_mb']:>8.0f} MB / {full['workers_peak_rss_mb']:.0f} MB"
+          f" / {full.get('validator_peak_rss_mb') or 0:.0f} MB")
     print(f"  full / floor = {ratio:.2f} (target <= 1.35); everything but NER = {non_ner:.1%} (target <= 10%)")
     print(f"  report: {args.json}")
     return 0
