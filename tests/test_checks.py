@@ -120,3 +120,18 @@ def test_a_failed_blocking_check_stops_publishing(sample_dir: Path, tmp_path: Pa
     err = capsys.readouterr().err
     assert "articles_dates_valid" in err and "not published" in err
     assert not db.exists()
+
+
+def test_one_check_can_run_alone(built):
+    """Checks run as one step per chain step, but each can still be selected alone (as from the UI)."""
+    import dagster as dg
+
+    from newsdag.definitions import build_defs
+
+    job = build_defs(built).resolve_implicit_global_asset_job_def()
+    key = dg.AssetCheckKey(dg.AssetKey("articles"), names.ARTICLE_IDS_UNIQUE)
+    result = job.get_subset(asset_selection=set(), asset_check_selection={key}).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+    assert [(e.check_name, e.passed) for e in result.get_asset_check_evaluations()] == [(names.ARTICLE_IDS_UNIQUE, True)]
+    assert [e.step_key for e in result.all_events if e.is_step_start] == ["cleaned_articles_checks"]
