@@ -42,8 +42,7 @@ def changes_since_publish(settings: Settings) -> Changes:
     published = _published_files(settings.db_path)
     seen: set[str] = set()
     new, changed, days = [], [], set()
-    for rel, path in reading.scan_raw_files(settings.raw_dir):
-        raw = reading.read_raw_file(path, settings.raw_dir, rel)
+    for raw in reading.iter_raw_files(settings.raw_dir):
         seen.add(raw.source_path)
         before = published.get(raw.source_path)
         if before is not None and before[0] == raw.content_hash:
