@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.abc
+import importlib.util
 import itertools
 import logging
 import multiprocessing
@@ -35,13 +38,49 @@ def _context():
     with _lock:
         if not _state:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-            import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
+            with _lazy(LAZY_MODULES):
+                import great_expectations as gx
+                from great_expectations.data_context.types.base import ProgressBarsConfig
 
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
             _state.update(gx=gx, context=context)
         return _state["gx"], _state["context"]
+
+
+# GX imports these at import time for expectations and renderers these checks never use (statistical tests,
+# charts): about 1 s of the 3-5 s import. Imported lazily, each runs its module code on first attribute use.
+LAZY_MODULES = frozenset({"scipy.stats", "altair"})
+
+
+class _LazyFinder(importlib.abc.MetaPathFinder):
+    """Finds `names` as usual but loads them with importlib.util.LazyLoader."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def find_spec(self, name, path, target=None):
+        if name not in self.names:
+            return None
+        sys.meta_path.remove(self)  # find the real spec without finding ourselves again
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+@contextlib.contextmanager
+def _lazy(names):
+    """While in this block, modules `names` not yet imported are imported lazily."""
+    finder = _LazyFinder(frozenset(names))
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def gx_module():
@@ -150,6 +189,9 @@ def _serve(conn, parent_end) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)  # never hold the parent's stdout/stderr pipes open
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    # This process only validates DataFrames: without sqlalchemy (GX then treats it as not installed, as it
+    # does on its own) the import skips GX's SQL datasources. When the parent had it, it is already here.
+    sys.modules.setdefault("sqlalchemy", None)
     try:
         _context()
     except Exception:  # reported with the first request (validate would raise it again)

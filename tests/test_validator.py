@@ -88,3 +88,20 @@ def test_prewarmed_checks_never_import_gx_in_the_caller_and_the_validator_exits_
     else:
         os.kill(int(pid), 9)
         pytest.fail("the validator outlived its parent")
+
+
+def test_gx_import_defers_scipy_stats_and_altair_until_used():
+    script = textwrap.dedent("""
+        import sys
+        from checks import gx
+        import pandas as pd
+        outcome = gx.validate(pd.DataFrame({"k": ["a", "a", "b"]}), "s",
+                              [gx.gx_module().expectations.ExpectColumnValuesToBeUnique(column="k")], "k")
+        lazy = [type(sys.modules[m]).__name__ for m in ("scipy.stats", "altair")]
+        import scipy.stats, altair
+        print(outcome.failing_rows, *lazy, scipy.stats.norm.cdf(0), altair.Chart.__name__)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    # lazy (LazyLoader's module type) through validation; loaded in full on first use
+    assert out.stdout.split() == ["2", "_LazyModule", "_LazyModule", "0.5", "Chart"]
