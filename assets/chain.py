@@ -1,5 +1,6 @@
 """raw files -> cleaned articles -> deduplicated set -> entities -> actor mentions -> daily counts."""
 
+import time
 import warnings
 
 import dagster as dg
@@ -26,54 +27,56 @@ RAW_FILES_SCHEMA = dg.TableSchema(columns=[
 ])
 
 
-@dg.asset(pool=POOL, group_name=GROUP, kinds={"duckdb", "python"})
-def raw_files(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."""
-    with newsdag.work_db() as con:
-        stats = pipeline.build_raw_files(newsdag.settings, con)
-    context.log.info(f"raw files: {stats}")
-    return dg.MaterializeResult(metadata={"dagster/row_count": stats["files"], "dagster/column_schema": RAW_FILES_SCHEMA,
-                                          **stats})
-
-
 @dg.multi_asset(
+    name="ingest",
     pool=POOL,
     specs=[
-        dg.AssetSpec("articles", deps=[raw_files], group_name=GROUP, kinds={"duckdb", "pandas"},
+        dg.AssetSpec("raw_files", group_name=GROUP, kinds={"duckdb", "python"},
+                     description="Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."),
+        dg.AssetSpec("articles", deps=["raw_files"], group_name=GROUP, kinds={"duckdb", "pandas"},
                      description="One row per accepted raw file: date, title and body with page chrome removed."),
-        dg.AssetSpec("rejected_files", deps=[raw_files], group_name=GROUP, kinds={"duckdb", "pandas"},
+        dg.AssetSpec("rejected_files", deps=["raw_files"], group_name=GROUP, kinds={"duckdb", "pandas"},
                      description="Quarantine: every raw file that did not become an article, with a reason."),
-    ]
+        dg.AssetSpec("article_duplicates", deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"},
+                     description="Exact and near duplicates (MinHash LSH, verified), each pointing at its canonical article."),
+    ],
 )
-def cleaned_articles(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
-    """Parse date headers or page-text dates, strip page chrome, quarantine what cannot be used."""
+def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
+    """Inventory the raw files, clean them into articles or quarantine, find duplicates, register the days.
+
+    One step, as the three always run together (each is incremental): a step costs orchestration time,
+    and the checks of these tables run after it while GX finishes importing."""
     s = newsdag.settings
     with newsdag.work_db() as con:
-        stats = pipeline.build_cleaned(s, con)
-    if stats["parsed"] and s.executor == "in_process":
-        ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks wait for GX
-    yield dg.MaterializeResult(asset_key="articles", metadata=table_metadata("articles", stats["articles"]))
-    yield dg.MaterializeResult(
-        asset_key="rejected_files",
-        metadata={**table_metadata("rejected_files", stats["rejected"]),
-                  **{f"rejected_{k}": int(v) for k, v in stats["rejected_by_reason"].items()}},
-    )
-
-
-@dg.asset(pool=POOL, deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"})
-def article_duplicates(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """Exact and near duplicates (MinHash LSH, verified), each pointing at its canonical article."""
-    with newsdag.work_db() as con:
-        stats = pipeline.build_duplicates(newsdag.settings, con)
+        files = _timed(pipeline.build_raw_files, s, con)
+        cleaned = _timed(pipeline.build_cleaned, s, con)
+        dups = _timed(pipeline.build_duplicates, s, con)
         days, stale = pipeline.known_days(con), pipeline.stale_days(con)
+    if cleaned["parsed"] and s.executor == "in_process":
+        ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks run
     added = register_days(context.instance, days)
+    context.log.info(f"raw files: {files}")
     if stale:
         context.log.info(f"{len(stale)} days to (re)build: {', '.join(map(str, stale[:20]))}"
                          + (" ..." if len(stale) > 20 else ""))
-    return dg.MaterializeResult(metadata={**table_metadata("article_duplicates", stats["duplicates"]),
-                                          "groups": stats["groups"], "canonical_articles": stats["canonical"],
-                                          "days": len(days), "new_days": len(added),
-                                          "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale])})
+    yield dg.MaterializeResult(asset_key="raw_files", metadata={
+        "dagster/row_count": files["files"], "dagster/column_schema": RAW_FILES_SCHEMA, **files})
+    yield dg.MaterializeResult(asset_key="articles", metadata={
+        **table_metadata("articles", cleaned["articles"]), "build_seconds": cleaned["build_seconds"]})
+    yield dg.MaterializeResult(asset_key="rejected_files", metadata={
+        **table_metadata("rejected_files", cleaned["rejected"]),
+        **{f"rejected_{k}": int(v) for k, v in cleaned["rejected_by_reason"].items()}})
+    yield dg.MaterializeResult(asset_key="article_duplicates", metadata={
+        **table_metadata("article_duplicates", dups["duplicates"]), "build_seconds": dups["build_seconds"],
+        "groups": dups["groups"], "canonical_articles": dups["canonical"], "days": len(days), "new_days": len(added),
+        "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale])})
+
+
+def _timed(build, *args) -> dict:
+    """`build(*args)`'s stats, plus how long it took ("build_seconds": the step builds several tables)."""
+    started = time.perf_counter()
+    stats = build(*args)
+    return {**stats, "build_seconds": round(time.perf_counter() - started, 3)}
 
 
 # The per-day steps: a backfill of any range of days is one run that replaces exactly those days.
@@ -82,7 +85,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
 PER_DAY = dict(partitions_def=publication_day, backfill_policy=dg.BackfillPolicy.single_run())
 
 
-@dg.asset(pool=POOL, deps=["articles", article_duplicates], group_name=GROUP, kinds={"duckdb", "spacy"}, **PER_DAY)
+@dg.asset(pool=POOL, deps=["articles", "article_duplicates"], group_name=GROUP, kinds={"duckdb", "spacy"}, **PER_DAY)
 def entities(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Named entities that spaCy's NER finds in each day's canonical articles (cached by text, model and labels)."""
     with newsdag.work_db() as con:
@@ -127,7 +130,7 @@ def top_actors_markdown(top, days: int = 14) -> str:
     return shown.to_markdown(index=False)
 
 
-@dg.asset(pool=POOL, deps=["articles", "rejected_files", article_duplicates, entity_mentions, actor_mentions_daily],
+@dg.asset(pool=POOL, deps=["articles", "rejected_files", "article_duplicates", entity_mentions, actor_mentions_daily],
           group_name=GROUP, kinds={"duckdb"})
 def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """The analysts' DuckDB file, published atomically once every ERROR data-quality check has passed."""
@@ -152,4 +155,4 @@ def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
     })
 
 
-CHAIN = [raw_files, cleaned_articles, article_duplicates, entities, entity_mentions, actor_mentions_daily, warehouse_file]
+CHAIN = [ingest, entities, entity_mentions, actor_mentions_daily, warehouse_file]

@@ -21,16 +21,13 @@ def _key(defn: CheckDef) -> dg.AssetCheckKey:
 def build_checks(step: str, defns: list[CheckDef]) -> dg.AssetChecksDefinition:
     """The checks of the tables that chain step `step` writes, as one step. ERROR checks are blocking: a
     failure stops the assets downstream (and `warehouse_file` publishes only if the latest result of every
-    ERROR check passed). WARN checks report and block nothing, so they wait until the chain's other ready
-    steps have run (lower priority): GX, imported meanwhile, is ready by then."""
-    blocking = any(d.blocking_error for d in defns)
+    ERROR check passed). WARN checks report and block nothing."""
 
     @dg.multi_asset_check(
         name=f"{step}_checks", can_subset=True, pool=POOL,
         description=f"Data-quality checks (Great Expectations) of the tables that {step} writes.",
         specs=[dg.AssetCheckSpec(d.name, asset=d.asset, description=d.description, blocking=d.blocking_error)
                for d in defns],
-        op_tags=None if blocking else {"dagster/priority": "-1"},
     )
     def _checks(context: dg.AssetCheckExecutionContext, newsdag: NewsdagResource):
         from checks import gx  # lazy: importing GX takes seconds
@@ -40,16 +37,18 @@ def build_checks(step: str, defns: list[CheckDef]) -> dg.AssetChecksDefinition:
         per_day = any(d.per_day for d in selected)
         days = context.op_execution_context.partition_keys if per_day else None
         partition = None if days is None else (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}")
-        frames, results = {}, []
+        frames, todo, results = {}, [], []
         # one session: in distributed mode each opening loads the state from Parquet
         with newsdag.work_db() as con:
+            # every frame first, then validate: the first validation may wait for GX to finish importing
             for defn in selected:
                 if defn.frame not in frames:  # checks of one table often validate the same frame
                     frames[defn.frame] = defn.frame(con, days) if defn.per_day else defn.frame(con)
                 frame = frames[defn.frame]
                 # the check's parameters: its date bounds move with the calendar, so include today
                 digest = quality.input_digest(frame, defn.name, s.min_date, quality.now().date())
-                previous = quality.previous_result(con, defn.name, defn.asset, digest)
+                todo.append((defn, frame, digest, quality.previous_result(con, defn.name, defn.asset, digest)))
+            for defn, frame, digest, previous in todo:
                 if previous is None:
                     outcome = gx.run_suite(defn.name, s, frame)
                     result = {"passed": outcome.passed, "failing_rows": outcome.failing_rows,

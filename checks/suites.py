@@ -106,8 +106,7 @@ CHECKS_BY_NAME: dict[str, CheckDef] = {c.name: c for c in ALL_CHECKS}
 # The chain step whose tables they check -> its checks, which run together as one Dagster step (a step
 # costs ~0.1 s of orchestration; checks of one step share their frames and one state session).
 CHECKS_BY_STEP: dict[str, list[CheckDef]] = {
-    "raw_files": RAW_FILES_SUITE,
-    "cleaned_articles": ARTICLES_SUITE + REJECTED_FILES_SUITE,
+    "ingest": RAW_FILES_SUITE + ARTICLES_SUITE + REJECTED_FILES_SUITE,
     "entity_mentions": ENTITY_MENTIONS_SUITE,
     "actor_mentions_daily": ACTOR_MENTIONS_DAILY_SUITE,
 }

@@ -104,9 +104,9 @@ DQ_COLUMNS = list(TABLES["data_quality_results"]["columns"])
 def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """Append check results to `data_quality_results` (history is kept)."""
     con.execute(create_sql("data_quality_results", replace=False))
-    have = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
-                                      "WHERE table_name = 'data_quality_results' AND table_schema = 'main' "
-                                      "AND table_catalog = current_database()").fetchall()}
+    have = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                      "WHERE table_name = 'data_quality_results' AND schema_name = 'main' "
+                                      "AND database_name = current_database()").fetchall()}
     for column, (sql_type, _) in TABLES["data_quality_results"]["columns"].items():
         if column not in have:  # a working database from an older version
             con.execute(f'ALTER TABLE data_quality_results ADD COLUMN "{column}" {sql_type}')

@@ -148,8 +148,8 @@ def column_list(table: str) -> str:
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main' "
-        "AND table_catalog = current_database()", [table]
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database()", [table]
     ).fetchone()[0])
 
 

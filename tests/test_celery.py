@@ -138,7 +138,7 @@ def test_two_days_on_celery_workers_equal_an_in_process_run(cluster, tmp_path: P
     per_worker = [p.read_text() for p in cluster["logs"]]
     worker_logs = "".join(per_worker)
     assert "succeeded" in worker_logs
-    assert "- raw_files - raw files:" in worker_logs and "- entities - ner:" in worker_logs
+    assert "- ingest - raw files:" in worker_logs and "- entities - ner:" in worker_logs
     assert "- entity_mentions - actors:" in worker_logs
     assert "warehouse_file" not in worker_logs  # the one DuckDB writer never runs on a worker
     assert {"entities.parquet", "entity_mentions.parquet", "actor_mentions_daily.parquet"} <= {

@@ -134,4 +134,4 @@ def test_one_check_can_run_alone(built):
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success
     assert [(e.check_name, e.passed) for e in result.get_asset_check_evaluations()] == [(names.ARTICLE_IDS_UNIQUE, True)]
-    assert [e.step_key for e in result.all_events if e.is_step_start] == ["cleaned_articles_checks"]
+    assert [e.step_key for e in result.all_events if e.is_step_start] == ["ingest_checks"]
