@@ -78,9 +78,9 @@ def run_pipeline(raw_dir: Path, db: Path, n_process: int) -> dict:
             if event is None:
                 continue
             if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
-                seconds = event.event_specific_data.materialization.metadata.get("build_seconds")
-                if seconds is not None:  # tables built in a step that builds several
-                    builds[event.asset_key.to_user_string()] = seconds.value
+                built = event.event_specific_data.materialization.metadata.get("build_seconds")
+                if built is not None:  # tables built in a step that builds several
+                    builds[event.asset_key.to_user_string()] = built.value
             elif event.event_type == DagsterEventType.STEP_START:
                 starts[event.step_key] = entry.timestamp
             elif event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key in starts:

@@ -212,6 +212,7 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
     con = connect(work_db)
     try:
         con.execute(f"ATTACH {_sql_string(str(tmp))} AS pub (STORAGE_VERSION {_sql_string(storage_version)})")
+        con.execute("BEGIN TRANSACTION")  # one commit to the new file, not one per statement
         for table, spec in TABLES.items():
             con.execute(create_sql(table, "pub"))
             if table_exists(con, table):
@@ -224,6 +225,7 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
         for view, (comment, sql) in VIEWS.items():
             con.execute(f"CREATE VIEW pub.main.{view} AS {sql}")
             con.execute(f"COMMENT ON VIEW pub.main.{view} IS {_sql_string(comment)}")
+        con.execute("COMMIT")
         con.execute(f'USE "{home}"')
         con.execute("DETACH pub")
     finally:
