@@ -103,8 +103,8 @@ ALL_CHECKS: list[CheckDef] = (
 
 CHECKS_BY_NAME: dict[str, CheckDef] = {c.name: c for c in ALL_CHECKS}
 
-# The chain step whose tables they check -> its checks, which run together as one Dagster step (a step
-# costs ~0.1 s of orchestration; checks of one step share their frames and one state session).
+# The chain step whose tables they check -> its checks, which run together as one Dagster step (each step
+# costs orchestration and a session on the working file; checks of one step share their frames).
 CHECKS_BY_STEP: dict[str, list[CheckDef]] = {
     "ingest": RAW_FILES_SUITE + ARTICLES_SUITE + REJECTED_FILES_SUITE,
     "entity_mentions": ENTITY_MENTIONS_SUITE,
