@@ -43,6 +43,7 @@ Verification rules (see ``verify_pair`` and ``compare_figures``), tuned by eye o
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -52,6 +53,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from newsdag import parallel
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash, MinHashLSH
@@ -63,6 +66,7 @@ __all__ = [
     "DEFAULT_ROWS_PER_BAND",
     "lsh_params",
     "signatures_from_shingles",
+    "sets_and_signatures",
     "shingle_sets",
     "MINHASH_SEED",
     "MINHASH_SCHEME",
@@ -564,6 +568,27 @@ def group_duplicates(n: int, edges: dict[tuple[int, int], float], order_key: Seq
 
 
 # --------------------------------------------------------------------------- driver
+SIGN_CHUNK = 500  # bodies per batch of shingling and hashing (vectorised within a batch)
+PARALLEL_MIN_BODIES = 2000  # below this, forking workers costs more than it saves
+
+
+def _sets_and_signatures(bodies: Sequence[str], shingle_size: int, num_perm: int) -> tuple[list[np.ndarray], np.ndarray]:
+    sets = shingle_sets(bodies, shingle_size)
+    return sets, signatures_from_shingles(sets, num_perm)
+
+
+def sets_and_signatures(bodies: Sequence[str], shingle_size: int = DEFAULT_SHINGLE_SIZE, num_perm: int = 128,
+                        n_process: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+    """``shingle_sets`` and their MinHash signatures, in batches; in ``n_process`` forked workers when
+    there are at least ``PARALLEL_MIN_BODIES`` bodies (each body's result does not depend on its batch)."""
+    chunks = [bodies[i:i + SIGN_CHUNK] for i in range(0, len(bodies), SIGN_CHUNK)]
+    parts = parallel.map_ordered(functools.partial(_sets_and_signatures, shingle_size=shingle_size, num_perm=num_perm),
+                                 chunks, n_process, -(-PARALLEL_MIN_BODIES // SIGN_CHUNK))
+    sets = [s for chunk_sets, _ in parts for s in chunk_sets]
+    sigs = np.concatenate([chunk_sigs for _, chunk_sigs in parts]) if parts else np.empty((0, num_perm), np.uint32)
+    return sets, sigs
+
+
 def signature_key(body: str, num_perm: int = 128, shingle_size: int = DEFAULT_SHINGLE_SIZE) -> str:
     """Cache key of a body's signature: sha256 of the text plus the MinHash parameters."""
     return f"{hashlib.sha256(body.encode('utf-8')).hexdigest()}:{num_perm}:{shingle_size}"
@@ -572,9 +597,10 @@ def signature_key(body: str, num_perm: int = 128, shingle_size: int = DEFAULT_SH
 def find_duplicates(articles: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, num_perm: int = 128,
                     shingle_size: int = DEFAULT_SHINGLE_SIZE,
                     containment_threshold: float = DEFAULT_CONTAINMENT_THRESHOLD,
-                    signature_cache: MutableMapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+                    signature_cache: MutableMapping[str, np.ndarray] | None = None, n_process: int = 1) -> pd.DataFrame:
     """Exact and near-duplicates among ``articles`` (columns article_id, source_path,
-    published_date, body).
+    published_date, body). New bodies are shingled and hashed in ``n_process`` workers when there are
+    many (``sets_and_signatures``).
 
     ``signature_cache`` (``signature_key`` -> MinHash signature) lets a caller persist signatures
     between runs: bodies already in it are not shingled or hashed again unless a candidate pair
@@ -603,18 +629,18 @@ def find_duplicates(articles: pd.DataFrame, *, threshold: float = DEFAULT_THRESH
     bodies = df["body"].tolist()
 
     if signature_cache is None:
-        sets: dict[int, np.ndarray] | list[np.ndarray] = shingle_sets(bodies, shingle_size)
-        sigs = signatures_from_shingles(sets, num_perm)
+        sets: dict[int, np.ndarray] | list[np.ndarray]
+        sets, sigs = sets_and_signatures(bodies, shingle_size, num_perm, n_process)
         pairs = candidate_pairs(sigs)
     else:
         # signatures of bodies seen before come from the cache; shingle sets are built only for new
         # bodies and for the members of candidate pairs (the exact verification needs them)
         keys = [signature_key(b, num_perm, shingle_size) for b in bodies]
         missing = [i for i, k in enumerate(keys) if k not in signature_cache]
-        sets = dict(zip(missing, shingle_sets([bodies[i] for i in missing], shingle_size)))
-        if missing:
-            for i, row in zip(missing, signatures_from_shingles([sets[i] for i in missing], num_perm)):
-                signature_cache[keys[i]] = row
+        new_sets, new_sigs = sets_and_signatures([bodies[i] for i in missing], shingle_size, num_perm, n_process)
+        sets = dict(zip(missing, new_sets))
+        for i, row in zip(missing, new_sigs):
+            signature_cache[keys[i]] = row
         sigs = np.stack([np.asarray(signature_cache[k], dtype=np.uint32) for k in keys])
         pairs = candidate_pairs(sigs)
         need = sorted({i for pair in pairs for i in pair} - sets.keys())

@@ -191,7 +191,7 @@ def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict
         cache = {k: np.frombuffer(v, dtype=np.uint32) for k, v in stored}
         known = set(cache)
         log.info("dedup: comparing %d articles (%d signatures stored)", len(articles), len(known))
-        dups = dedup.find_duplicates(articles, signature_cache=cache)
+        dups = dedup.find_duplicates(articles, signature_cache=cache, n_process=settings.n_process)
         new_keys = [k for k in cache if k not in known]
         fresh = pd.DataFrame({"signature_key": pd.Series(new_keys, dtype=object),  # noqa: F841
                               "signature": pd.Series([cache[k].tobytes() for k in new_keys], dtype=object)})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdag import parallel, pipeline
+from newsdag import dedup, parallel, pipeline
 from newsdag.cli import materialize
 from tests.conftest import settings_for
 from tests.test_incremental import snapshot
@@ -41,13 +41,17 @@ def test_parallel_parsing_and_actors_equal_a_serial_build(reuters_slice: Path, t
     assert materialize(serial).success
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_FILES", 1)  # 400 files and 5 days: below the real thresholds
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_DAYS", 1)
+    monkeypatch.setattr(dedup, "PARALLEL_MIN_BODIES", 1)
+    monkeypatch.setattr(dedup, "SIGN_CHUNK", 50)
     calls = []
     real = parallel.map_ordered
-    monkeypatch.setattr(parallel, "map_ordered", lambda fn, items, n, m: calls.append((len(items), n, m)) or real(fn, items, n, m))
+    monkeypatch.setattr(parallel, "map_ordered",
+                        lambda fn, items, n, m: calls.append((getattr(fn, "func", fn), len(items), n, m)) or real(fn, items, n, m))
     forked = settings_for(reuters_slice, tmp_path / "forked", n_process=2)
     assert materialize(forked).success
-    assert any(n == 2 and size >= m and size > 100 for size, n, m in calls)  # the files went to workers
-    assert any(n == 2 and size >= m and 1 < size < 100 for size, n, m in calls)  # the days went to workers
+    went = {getattr(fn, "__name__", "") for fn, size, n, m in calls if n == 2 and size >= max(m, 2)}
+    assert {"parse_document", "_sets_and_signatures"} <= went  # files parsed, bodies shingled in workers
+    assert any(n == 2 and size >= m and 1 < size < 100 for _, size, n, m in calls)  # the days went to workers
     a, b = snapshot(serial.db_path), snapshot(forked.db_path)
     assert a["articles"] and a["entity_mentions"]
     assert a == b
