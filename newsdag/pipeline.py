@@ -115,6 +115,12 @@ def _reason_for_unreadable(error: str) -> str:
     return "unreadable" if str(error).startswith("cannot read") else "undecodable"
 
 
+def _parse_and_count(text: str, recurring_lines) -> tuple:
+    """(cleaning.parse_document's result, the body's word count): both done where the file is parsed."""
+    result = cleaning.parse_document(text, recurring_lines=recurring_lines)
+    return result, 0 if isinstance(result, cleaning.Rejected) else len(_WORD.findall(result.body))
+
+
 def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     """Parse and clean decoded files into `articles`; quarantine the rest in `rejected_files`.
 
@@ -137,18 +143,18 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
              "" if same_rules else ", changed since the last run")
     accepted, rejected = [], []
     texts = [t for t in todo["text"] if isinstance(t, str)]
-    parsed = iter(parallel.map_ordered(functools.partial(cleaning.parse_document, recurring_lines=recurring), texts,
+    parsed = iter(parallel.map_ordered(functools.partial(_parse_and_count, recurring_lines=recurring), texts,
                                        settings.n_process, PARALLEL_MIN_FILES))
     for row in todo.itertuples(index=False):
         if not isinstance(row.text, str):
             rejected.append((row.source_path, _reason_for_unreadable(row.error), row.error, row.content_hash))
             continue
-        result = next(parsed)
+        result, words = next(parsed)
         if isinstance(result, cleaning.Rejected):
             rejected.append((row.source_path, result.reason, result.detail, row.content_hash))
             continue
         accepted.append((article_id_for(row.source_path), row.source_path, result.published_date, result.date_source,
-                         result.title, result.body, len(_WORD.findall(result.body)), row.content_hash))
+                         result.title, result.body, words, row.content_hash))
     new_articles = pd.DataFrame(accepted, columns=list(TABLES["articles"]["columns"]))  # noqa: F841
     new_rejected = pd.DataFrame(rejected, columns=list(TABLES["rejected_files"]["columns"]))  # noqa: F841
     gone = pd.DataFrame({"source_path": pd.Series(stale + todo["source_path"].tolist(), dtype=object)})  # noqa: F841
