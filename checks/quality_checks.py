@@ -43,10 +43,11 @@ def build_checks(step: str, defns: list[CheckDef]) -> dg.AssetChecksDefinition:
             # every frame first, then validate: the first validation may wait for GX to finish importing
             for defn in selected:
                 if defn.frame not in frames:  # checks of one table often validate the same frame
-                    frames[defn.frame] = defn.frame(con, days) if defn.per_day else defn.frame(con)
-                frame = frames[defn.frame]
+                    frame = defn.frame(con, days) if defn.per_day else defn.frame(con)
+                    frames[defn.frame] = frame, quality.frame_fingerprint(frame)
+                frame, fingerprint = frames[defn.frame]
                 # the check's parameters: its date bounds move with the calendar, so include today
-                digest = quality.input_digest(frame, defn.name, s.min_date, quality.now().date())
+                digest = quality.input_digest(fingerprint, defn.name, s.min_date, quality.now().date())
                 todo.append((defn, frame, digest, quality.previous_result(con, defn.name, defn.asset, digest)))
             for defn, frame, digest, previous in todo:
                 if previous is None:

@@ -119,11 +119,15 @@ def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
                 f"SELECT {column_list('data_quality_results')} FROM frame")
 
 
-def input_digest(frame: pd.DataFrame, *params: object) -> str:
-    """sha256 of a check's input rows and parameters (the same digest means the same result)."""
+def frame_fingerprint(frame: pd.DataFrame) -> bytes:
+    """A frame's columns and row hashes: hash it once, however many checks validate it."""
+    return repr(list(frame.columns)).encode("utf-8") + pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+
+
+def input_digest(fingerprint: bytes, *params: object) -> str:
+    """sha256 of a check's input rows (`frame_fingerprint`) and parameters (same digest, same result)."""
     digest = hashlib.sha256(repr(params).encode("utf-8"))
-    digest.update(repr(list(frame.columns)).encode("utf-8"))
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(fingerprint)
     return digest.hexdigest()
 
 

@@ -135,3 +135,22 @@ def test_one_check_can_run_alone(built):
     assert result.success
     assert [(e.check_name, e.passed) for e in result.get_asset_check_evaluations()] == [(names.ARTICLE_IDS_UNIQUE, True)]
     assert [e.step_key for e in result.all_events if e.is_step_start] == ["ingest_checks"]
+
+
+def test_a_check_on_unchanged_rows_reuses_its_result_and_new_rows_are_validated(sample_dir: Path, tmp_path: Path):
+    import dagster as dg
+
+    s = settings_for(sample_dir, tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    first = materialize(s, instance=instance)
+    assert first.success
+    first_run = first.run_ids[0]
+    again = materialize(s, instance=instance, day_from="2021-07-07")  # the same rows, checked again
+    reused = {e.check_name: e.metadata.get("unchanged_since_run") for e in again.get_asset_check_evaluations()}
+    assert len(reused) == len(ALL_CHECKS)
+    assert {k: v and v.value for k, v in reused.items()} == {c.name: first_run if c.asset in (
+        "raw_files", "articles", "rejected_files") else first.run_ids[1] for c in ALL_CHECKS}
+    (sample_dir / "late.txt").write_text(" date 2021-07-07 \n\nKabul said on Tuesday that talks would resume.\n")
+    third = materialize(s, instance=instance)
+    fresh = {e.check_name for e in third.get_asset_check_evaluations() if "unchanged_since_run" not in e.metadata}
+    assert {names.ARTICLE_IDS_UNIQUE, names.FILES_DECODE, names.ACTORS_NOT_BLANK} <= fresh
