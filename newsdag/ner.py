@@ -168,6 +168,9 @@ def extract_entities(
 
     if total is not None and total < 2 * batch_size:
         n_process = 1  # starting workers costs more than it saves on a handful of texts
+    if n_process > 1 and not parallel.can_fork():
+        log.info("ner: one process (this is a worker process that may not start others, e.g. a Celery worker)")
+        n_process = 1
     rows: list[tuple] = []
     seen_articles: set[str] = set()
 

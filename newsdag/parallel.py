@@ -42,6 +42,13 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def can_fork() -> bool:
+    """Whether this process may start worker processes: not when it is itself a daemonic worker (a Celery
+    prefork worker is one: multiprocessing refuses, "daemonic processes are not allowed to have children").
+    Callers then work serially; Celery spreads work over its own worker processes."""
+    return not multiprocessing.current_process().daemon
+
+
 @contextlib.contextmanager
 def forked_pool(n_process: int) -> Iterator[multiprocessing.pool.Pool]:
     """A pool of `n_process` forked workers (after the background threads finish); on success the workers
@@ -71,7 +78,7 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], n_process: int, min_it
     (below that, starting workers costs more than it saves). Workers inherit `fn` by forking, so it may
     be any callable; items and results must pickle."""
     global _fn
-    if n_process <= 1 or len(items) < max(2, min_items):
+    if n_process <= 1 or len(items) < max(2, min_items) or not can_fork():
         return [fn(x) for x in items]
     n_process = min(n_process, len(items))
     chunksize = max(1, len(items) // (n_process * 8))

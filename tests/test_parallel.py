@@ -55,3 +55,40 @@ def test_parallel_parsing_and_actors_equal_a_serial_build(reuters_slice: Path, t
     a, b = snapshot(serial.db_path), snapshot(forked.db_path)
     assert a["articles"] and a["entity_mentions"]
     assert a == b
+
+
+def _in_daemonic_process(fn):
+    """fn() in a daemonic child process, as a step runs on a Celery prefork worker: ("ok", value) or ("error", ...)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+
+    def child():
+        try:
+            queue.put(("ok", fn()))
+        except Exception as exc:  # noqa: BLE001
+            queue.put(("error", repr(exc)))
+
+    process = ctx.Process(target=child, daemon=True)
+    process.start()
+    try:
+        return queue.get(timeout=180)
+    finally:
+        process.join(timeout=10)
+
+
+def test_a_worker_that_may_not_fork_works_serially():
+    """A Celery prefork worker is daemonic, and multiprocessing refuses it children: pools run serially there."""
+    from newsdag.ner import extract_entities
+    from tests.conftest import MODEL
+
+    status, out = _in_daemonic_process(lambda: [v for v, pid in parallel.map_ordered(
+        _square, list(range(50)), n_process=2, min_items=1)])
+    assert (status, out) == ("ok", [x * x for x in range(50)])
+    texts = [(f"a{i}", f"Ronald Reagan met Margaret Thatcher in London on day {i}.") for i in range(600)]
+    status, frame = _in_daemonic_process(lambda: extract_entities(texts, MODEL, ["PERSON", "GPE"], n_process=2,
+                                                                  total=len(texts)))
+    assert status == "ok", frame
+    assert frame.equals(extract_entities(texts, MODEL, ["PERSON", "GPE"], n_process=1, total=len(texts)))
+    assert set(frame["entity_text"]) >= {"Ronald Reagan", "Margaret Thatcher", "London"}
