@@ -7,7 +7,6 @@ import importlib.abc
 import importlib.util
 import itertools
 import logging
-import multiprocessing
 import os
 import signal
 import sys
@@ -156,8 +155,7 @@ class _Validator:
     def __init__(self):
         from newsdag import parallel
 
-        parallel.join_background()  # never fork while a background thread may hold a lock
-        ctx = multiprocessing.get_context("fork")
+        ctx = parallel.fork_context()  # never fork while a background thread may hold a lock
         self.conn, child_conn = ctx.Pipe()
         self.lock = threading.Lock()
         self.process = ctx.Process(target=_serve, args=(child_conn, self.conn), name="newsdag-gx", daemon=True)

@@ -49,12 +49,18 @@ def can_fork() -> bool:
     return not multiprocessing.current_process().daemon
 
 
+def fork_context() -> multiprocessing.context.BaseContext:
+    """multiprocessing's "fork" context, once the background threads have finished: every fork goes
+    through here (see join_background)."""
+    join_background()
+    return multiprocessing.get_context("fork")
+
+
 @contextlib.contextmanager
 def forked_pool(n_process: int) -> Iterator[multiprocessing.pool.Pool]:
     """A pool of `n_process` forked workers (after the background threads finish); on success the workers
     finish their queue and exit, on error (or interrupt) they are terminated."""
-    join_background()
-    pool = multiprocessing.get_context("fork").Pool(n_process, initializer=_worker_init)
+    pool = fork_context().Pool(n_process, initializer=_worker_init)
     try:
         yield pool
     except BaseException:
