@@ -50,11 +50,6 @@ def scan_raw_files(raw_dir: Path) -> list[tuple[str, str]]:
     return found
 
 
-def list_raw_files(raw_dir: Path) -> list[Path]:
-    """Every regular file under raw_dir (see scan_raw_files), sorted by its path relative to raw_dir."""
-    return [Path(path) for _, path in scan_raw_files(raw_dir)]
-
-
 def decode(data: bytes) -> str:
     """UTF-8 (BOM stripped, CRLF accepted), falling back to cp1252; NUL bytes or bytes neither can read are Undecodable."""
     nul = data.find(b"\x00")

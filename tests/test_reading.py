@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdag.reading import Undecodable, decode, iter_raw_files, list_raw_files, scan_raw_files
+from newsdag.reading import Undecodable, decode, iter_raw_files, scan_raw_files
 
 
 def test_utf8_bom_and_crlf_are_accepted():
@@ -38,7 +38,7 @@ def test_walks_recursively_without_following_symlinks_out(tmp_path: Path):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "c.txt").write_text("c")
     (raw / "dirlink").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
-    found = [p.relative_to(raw).as_posix() for p in list_raw_files(raw)]
+    found = [rel for rel, _ in scan_raw_files(raw)]
     assert found == ["a.txt", "link_in.txt", "sub/deeper/b.txt"]
     assert [(rel, Path(path)) for rel, path in scan_raw_files(raw)] == [
         (rel, raw / rel) for rel in ["a.txt", "link_in.txt", "sub/deeper/b.txt"]]
@@ -57,4 +57,4 @@ def test_raw_file_records_hash_and_error(tmp_path: Path):
 
 def test_missing_raw_dir_is_a_clear_error(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="raw directory not found"):
-        list_raw_files(tmp_path / "nope")
+        scan_raw_files(tmp_path / "nope")
