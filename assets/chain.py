@@ -136,11 +136,13 @@ def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
     """The analysts' DuckDB file, published atomically once every ERROR data-quality check has passed."""
     s = newsdag.settings
     with newsdag.work_db() as con:
-        failing = quality.failing_error_checks(con)
+        failing = quality.failing_error_checks(con, [d.isoformat() for d in pipeline.known_days(con)])
     if failing:
-        names = ", ".join(f"{name} ({rows} failing)" for name, rows in failing)
-        raise dg.Failure(description=f"blocking data-quality check failed: {names}; the warehouse was not published",
-                         allow_retries=False)
+        names = ", ".join(f"{name}{f' on {where}' if where else ''} ({rows} failing)" for name, rows, where in failing)
+        hint = ("; once fixed, rebuild those days (newsdag materialize --from DAY --to DAY)"
+                if any(where for *_, where in failing) else "")
+        raise dg.Failure(description=f"blocking data-quality check failed: {names}; the warehouse was not published"
+                                     + hint, allow_retries=False)
     path, stale = pipeline.publish(s)
     tables = warehouse.published_tables(path)
     return dg.MaterializeResult(metadata={

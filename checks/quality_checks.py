@@ -21,7 +21,7 @@ def _key(defn: CheckDef) -> dg.AssetCheckKey:
 def build_checks(step: str, defns: list[CheckDef]) -> dg.AssetChecksDefinition:
     """The checks of the tables that chain step `step` writes, as one step. ERROR checks are blocking: a
     failure stops the assets downstream (and `warehouse_file` publishes only if the latest result of every
-    ERROR check passed). WARN checks report and block nothing."""
+    ERROR check passed, day by day for per-day tables). WARN checks report and block nothing."""
 
     @dg.multi_asset_check(
         name=f"{step}_checks", can_subset=True, pool=POOL,

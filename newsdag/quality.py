@@ -148,15 +148,49 @@ def previous_result(con: duckdb.DuckDBPyConnection, check_name: str, asset: str,
             "sample": json.loads(row[3] or "[]"), "details": json.loads(row[4] or "[]")}
 
 
-def failing_error_checks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
-    """(check, failing rows) of every ERROR check whose latest result failed: publishing waits for them."""
+def failing_error_checks(con: duckdb.DuckDBPyConnection, days: list[str] | None = None) -> list[tuple[str, int, str | None]]:
+    """(check, failing rows, where) of every ERROR check whose latest result failed: publishing waits for them.
+
+    A check on an unpartitioned table has one latest result. A check on a per-day table has one per day:
+    the newest result whose days (`partition`: a day or "first..last") include that day, so a failure on
+    some days stays until those days pass again, whatever other days were checked since. `days` are the
+    days that still have data (ISO dates); a failure only on days outside them no longer counts. `where`
+    is None for an unpartitioned check, else the failing days as "first..last" (or one day)."""
     if not table_exists(con, "data_quality_results"):
         return []
-    return con.execute(
-        """SELECT check_name, failing_rows FROM (
-             SELECT *, row_number() OVER (PARTITION BY check_name, asset ORDER BY checked_at DESC) AS rn
-             FROM data_quality_results) WHERE rn = 1 AND severity = 'ERROR' AND NOT passed ORDER BY 1"""
-    ).fetchall()
+    rows = con.execute(
+        "SELECT check_name, asset, partition, passed, failing_rows FROM data_quality_results "
+        "WHERE severity = 'ERROR' ORDER BY checked_at DESC, rowid DESC").fetchall()
+    latest_whole: dict[tuple[str, str], tuple[bool, int]] = {}
+    newer: dict[tuple[str, str], list[tuple[str, str]]] = {}   # days checked by newer results
+    per_day: dict[tuple[str, str], tuple[set[str], int]] = {}  # failing days not checked since, failing rows
+    for check, asset, partition, passed, failing_rows in rows:
+        key = (check, asset)
+        if partition is None:  # an unpartitioned check: its newest result decides
+            latest_whole.setdefault(key, (bool(passed), int(failing_rows or 0)))
+            continue
+        first, _, last = partition.partition("..")
+        last = last or first
+        checked_since = newer.setdefault(key, [])
+        if not passed:
+            still = {d for d in _days_between(first, last, days) if not any(a <= d <= b for a, b in checked_since)}
+            if still:
+                failing_days, total = per_day.get(key, (set(), 0))
+                per_day[key] = (failing_days | still, total + int(failing_rows or 0))
+        checked_since.append((first, last))
+    failing = [(check, rows_, None) for (check, _), (passed, rows_) in latest_whole.items() if not passed]
+    for (check, _), (failing_days, rows_) in per_day.items():
+        first, last = min(failing_days), max(failing_days)
+        failing.append((check, rows_, first if first == last else f"{first}..{last}"))
+    return sorted(failing, key=lambda f: (f[0], f[2] or ""))
+
+
+def _days_between(first: str, last: str, days: list[str] | None) -> list[str]:
+    """The days first..last (ISO dates) among `days`, or every calendar day between them when None."""
+    if days is not None:
+        return [d for d in days if first <= d <= last]
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
 def now() -> dt.datetime:

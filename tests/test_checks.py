@@ -154,3 +154,62 @@ def test_a_check_on_unchanged_rows_reuses_its_result_and_new_rows_are_validated(
     third = materialize(s, instance=instance)
     fresh = {e.check_name for e in third.get_asset_check_evaluations() if "unchanged_since_run" not in e.metadata}
     assert {names.ARTICLE_IDS_UNIQUE, names.FILES_DECODE, names.ACTORS_NOT_BLANK} <= fresh
+
+
+def _record(con, check: str, asset: str, partition: str | None, passed: bool, minute: int | None, failing: int = 0) -> None:
+    """A row of data_quality_results as a check step records it, `minute` minutes into 2026 (None: now)."""
+    from newsdag import quality
+
+    quality.record_results(con, [{
+        "checked_at": quality.now() if minute is None else dt.datetime(2026, 1, 1, 0, minute), "run_id": f"run{minute}", "check_name": check,
+        "asset": asset, "partition": partition, "severity": "ERROR", "passed": passed,
+        "failing_rows": failing, "sample": [], "details": [], "input_digest": f"d{minute}"}])
+
+
+def test_the_publish_gate_keeps_a_failed_day_until_that_day_passes_again():
+    from newsdag import quality
+
+    con = duckdb.connect()
+    blank, mentions = names.ACTORS_NOT_BLANK, "entity_mentions"
+    days = ["2021-07-07", "2021-07-28", "2021-08-10"]
+    _record(con, blank, mentions, "2021-07-07", False, 1, failing=3)
+    _record(con, blank, mentions, "2021-07-28..2021-08-10", True, 2)  # other days pass later: still blocked
+    assert quality.failing_error_checks(con, days) == [(blank, 3, "2021-07-07")]
+    assert quality.failing_error_checks(con, ["2021-07-28"]) == []  # the failed day has no data any more
+    _record(con, blank, mentions, "2021-07-07..2021-07-28", True, 3)  # the failed day passes again
+    assert quality.failing_error_checks(con, days) == []
+    # a failure over a range stays on the days that were not checked since, however they were split
+    _record(con, blank, mentions, "2021-07-07..2021-08-10", False, 4, failing=5)
+    _record(con, blank, mentions, "2021-07-28", True, 5)
+    assert quality.failing_error_checks(con, days) == [(blank, 5, "2021-07-07..2021-08-10")]
+    _record(con, blank, mentions, "2021-07-07", True, 6)
+    assert quality.failing_error_checks(con, days) == [(blank, 5, "2021-08-10")]
+    assert quality.failing_error_checks(con) == [(blank, 5, "2021-07-08..2021-08-10")]  # no days given: the calendar
+    _record(con, blank, mentions, "2021-08-10", True, 7)
+    assert quality.failing_error_checks(con, days) == []
+    # a check on an unpartitioned table: its newest result decides
+    _record(con, names.ARTICLE_IDS_UNIQUE, "articles", None, False, 8, failing=2)
+    assert quality.failing_error_checks(con, days) == [(names.ARTICLE_IDS_UNIQUE, 2, None)]
+    _record(con, names.ARTICLE_IDS_UNIQUE, "articles", None, True, 9)
+    assert quality.failing_error_checks(con, days) == []
+
+
+def test_a_day_that_failed_blocks_publishing_after_other_days_pass(sample_dir: Path, tmp_path: Path, capsys):
+    """A failed ERROR check on one day is not cleared by a later run of other days; rebuilding that day is."""
+    from newsdag.cli import main
+    from newsdag.settings import Settings
+
+    db = tmp_path / "pub" / "n.duckdb"
+    args = ["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]
+    assert main(args) == 0
+    # what a run whose check failed on 2021-07-07 leaves behind
+    with duckdb.connect(str(Settings(raw_dir=sample_dir, db_path=db).work_db_path)) as con:
+        _record(con, names.ACTORS_NOT_BLANK, "entity_mentions", "2021-07-07", False, None, failing=4)
+    published = db.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main([*args, "--from", "2021-07-28", "--to", "2021-07-28"]) == 1
+    err = capsys.readouterr().err
+    assert "actors_not_blank on 2021-07-07 (4 failing)" in err and "not published" in err
+    assert db.stat().st_mtime_ns == published
+    assert main([*args, "--from", "2021-07-07", "--to", "2021-07-07"]) == 0  # the day passes again: published
+    assert db.stat().st_mtime_ns != published
