@@ -47,6 +47,7 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
     One step, as the three always run together (each is incremental): a step costs orchestration time,
     and the checks of these tables run after it while GX finishes importing."""
     s = newsdag.settings
+    _prewarm_checks(context, s)
     with newsdag.work_db() as con:
         files = _timed(pipeline.build_raw_files, s, con)
         cleaned = _timed(pipeline.build_cleaned, s, con)
@@ -72,6 +73,17 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
         "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale])})
 
 
+def _prewarm_checks(context: dg.AssetExecutionContext, s) -> None:
+    """The checks after this step need GX, which takes seconds to import: start importing it in a side
+    process while this step works (where the checks run in this process: the in-process executor).
+    A no-op when it is already imported or importing (`newsdag materialize` starts it before Dagster)."""
+    checks = context.run.asset_check_selection  # None: the checks of the selected assets
+    if s.executor == "in_process" and (checks is None or checks):
+        from checks import gx
+
+        gx.prewarm()
+
+
 def _timed(build, *args) -> dict:
     """`build(*args)`'s stats, plus how long it took ("build_seconds": the step builds several tables)."""
     started = time.perf_counter()
@@ -88,6 +100,7 @@ PER_DAY = dict(partitions_def=publication_day, backfill_policy=dg.BackfillPolicy
 @dg.asset(pool=POOL, deps=["articles", "article_duplicates"], group_name=GROUP, kinds={"duckdb", "spacy"}, **PER_DAY)
 def entities(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Named entities that spaCy's NER finds in each day's canonical articles (cached by text, model and labels)."""
+    _prewarm_checks(context, newsdag.settings)
     with newsdag.work_db() as con:
         stats = pipeline.build_entities(newsdag.settings, con, context.partition_keys)
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],

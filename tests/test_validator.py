@@ -90,6 +90,33 @@ def test_prewarmed_checks_never_import_gx_in_the_caller_and_the_validator_exits_
         pytest.fail("the validator outlived its parent")
 
 
+def test_a_run_launched_without_the_cli_validates_in_a_prewarmed_validator(tmp_path):
+    """As the UI and the daemon run it (the job, not `newsdag materialize`): the ingest step starts the
+    validator, so the checks after it never import GX in the run's process, and their results are right."""
+    script = textwrap.dedent(f"""
+        import shutil, sys
+        from pathlib import Path
+        import dagster as dg
+        from checks import gx
+        from newsdag.definitions import build_defs
+        from newsdag.settings import SAMPLE_RAW_DIR, Settings
+        raw = Path({str(tmp_path)!r}) / "raw"
+        shutil.copytree(SAMPLE_RAW_DIR, raw)
+        (raw / "bad.txt").write_text(" date 2021-02-30 Kabul.")
+        s = Settings(raw_dir=raw, db_path=raw.parent / "n.duckdb", n_process=1)
+        job = build_defs(s).resolve_implicit_global_asset_job_def()
+        keys = [dg.AssetKey(k) for k in ("raw_files", "articles", "rejected_files", "article_duplicates")]
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), asset_selection=keys)
+        failed = sorted(e.check_name for e in result.get_asset_check_evaluations() if not e.passed)
+        print(result.success, ",".join(failed), "great_expectations" in sys.modules, gx._validator is not None)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    success, failed, imported, prewarmed = out.stdout.split()
+    assert (success, imported, prewarmed) == ("True", "False", "True")
+    assert failed == names.DATE_HEADERS_WELL_FORMED  # the bad header, found by the validator (a WARN check)
+
+
 def test_gx_import_defers_scipy_stats_and_altair_until_used():
     script = textwrap.dedent("""
         import sys
