@@ -47,13 +47,13 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
     One step, as the three always run together (each is incremental): a step costs orchestration time,
     and the checks of these tables run after it while GX finishes importing."""
     s = newsdag.settings
-    _prewarm_checks(context, s)
+    _prewarm_checks(context)
     with newsdag.work_db() as con:
         files = _timed(pipeline.build_raw_files, s, con)
         cleaned = _timed(pipeline.build_cleaned, s, con)
         dups = _timed(pipeline.build_duplicates, s, con)
         days, stale = pipeline.known_days(con), pipeline.stale_days(con)
-    if cleaned["parsed"] and s.executor == "in_process":
+    if cleaned["parsed"] and _steps_run_here(context):
         ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks run
     added = register_days(context.instance, days)
     context.log.info(f"raw files: {files}")
@@ -73,12 +73,21 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
         "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale])})
 
 
-def _prewarm_checks(context: dg.AssetExecutionContext, s) -> None:
+# executors that run every step of a run in the run's own process (execute_in_process swaps in its own)
+IN_PROCESS_EXECUTORS = frozenset({dg.in_process_executor.name, "execute_in_process_executor"})
+
+
+def _steps_run_here(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run's next steps run in this process (the in-process executor; not Celery workers)."""
+    return context.job_def.executor_def.name in IN_PROCESS_EXECUTORS
+
+
+def _prewarm_checks(context: dg.AssetExecutionContext) -> None:
     """The checks after this step need GX, which takes seconds to import: start importing it in a side
-    process while this step works (where the checks run in this process: the in-process executor).
-    A no-op when it is already imported or importing (`newsdag materialize` starts it before Dagster)."""
+    process while this step works, where the checks run in this process. A no-op when it is already
+    imported or importing (`newsdag materialize` starts it before Dagster)."""
     checks = context.run.asset_check_selection  # None: the checks of the selected assets
-    if s.executor == "in_process" and (checks is None or checks):
+    if _steps_run_here(context) and (checks is None or checks):
         from checks import gx
 
         gx.prewarm()
@@ -100,7 +109,7 @@ PER_DAY = dict(partitions_def=publication_day, backfill_policy=dg.BackfillPolicy
 @dg.asset(pool=POOL, deps=["articles", "article_duplicates"], group_name=GROUP, kinds={"duckdb", "spacy"}, **PER_DAY)
 def entities(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Named entities that spaCy's NER finds in each day's canonical articles (cached by text, model and labels)."""
-    _prewarm_checks(context, newsdag.settings)
+    _prewarm_checks(context)
     with newsdag.work_db() as con:
         stats = pipeline.build_entities(newsdag.settings, con, context.partition_keys)
     return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],

@@ -213,10 +213,13 @@ def _serve(conn, parent_end) -> None:
 
 
 def prewarm() -> None:
-    """Start importing GX in a forked validator process, unless GX is already here or one is running."""
+    """Start importing GX in a forked validator process, unless GX is already here, one is running, or
+    this process may not start others (a Celery prefork worker: its checks validate in-process)."""
+    from newsdag import parallel
+
     global _validator
     with _validator_lock:
-        if _validator is None and not _state and "great_expectations" not in sys.modules:
+        if _validator is None and not _state and "great_expectations" not in sys.modules and parallel.can_fork():
             _validator = _Validator()
 
 

@@ -117,6 +117,19 @@ def test_a_run_launched_without_the_cli_validates_in_a_prewarmed_validator(tmp_p
     assert failed == names.DATE_HEADERS_WELL_FORMED  # the bad header, found by the validator (a WARN check)
 
 
+def test_a_worker_that_may_not_fork_validates_in_process(monkeypatch):
+    """On a Celery prefork worker (a daemonic process) prewarming starts no validator, and checks still run."""
+    from tests.test_parallel import _in_daemonic_process
+
+    def in_worker():
+        monkeypatch.setattr(gx, "_state", {})  # as in a worker that has not imported GX yet
+        monkeypatch.delitem(sys.modules, "great_expectations", raising=False)
+        gx.prewarm()
+        return gx._validator is None
+
+    assert _in_daemonic_process(in_worker) == ("ok", True)
+
+
 def test_gx_import_defers_scipy_stats_and_altair_until_used():
     script = textwrap.dedent("""
         import sys
