@@ -122,7 +122,8 @@ def test_a_worker_that_may_not_fork_validates_in_process(monkeypatch):
     from tests.test_parallel import _in_daemonic_process
 
     def in_worker():
-        monkeypatch.setattr(gx, "_state", {})  # as in a worker that has not imported GX yet
+        monkeypatch.setattr(gx, "_state", {})  # as in a worker that has not imported GX nor started a validator
+        monkeypatch.setattr(gx, "_validator", None)
         monkeypatch.delitem(sys.modules, "great_expectations", raising=False)
         gx.prewarm()
         return gx._validator is None
