@@ -40,6 +40,7 @@ dev: install  ## the Dagster UI on http://127.0.0.1:3000
 bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
 	$(PY) bench/bench.py
 	$(PY) bench/incremental.py
+	$(PY) bench/launched_runs.py
 
 lock:  ## re-pin requirements.lock from requirements.in
 	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-emit-package newsdag
