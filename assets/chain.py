@@ -161,7 +161,7 @@ def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
         failing = quality.failing_error_checks(con, [d.isoformat() for d in pipeline.known_days(con)])
     if failing:
         names = ", ".join(f"{name}{f' on {where}' if where else ''} ({rows} failing)" for name, rows, where in failing)
-        hint = ("; once fixed, rebuild those days (newsdag materialize --from DAY --to DAY)"
+        hint = ("; once fixed, rebuild those days (a backfill of them, or newsdag materialize --from DAY --to DAY)"
                 if any(where for *_, where in failing) else "")
         raise dg.Failure(description=f"blocking data-quality check failed: {names}; the warehouse was not published"
                                      + hint, allow_retries=False)
