@@ -69,6 +69,8 @@ def _failure_message(result) -> str:
             while err.cause is not None and err.cls_name in ("DagsterExecutionStepExecutionError",):
                 err = err.cause
             message = err.message.strip().splitlines()[0] if err.message else err.cls_name
+            if err.cls_name == "Failure":  # a step's own explanation (dg.Failure): no class path in front
+                message = message.split(": ", 1)[-1] if message.startswith("dagster.") else message
             return f"step '{event.step_key}' failed: {message}"
     return "run failed (see the Dagster logs)"
 

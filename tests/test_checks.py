@@ -209,7 +209,8 @@ def test_a_day_that_failed_blocks_publishing_after_other_days_pass(sample_dir: P
     capsys.readouterr()
     assert main([*args, "--from", "2021-07-28", "--to", "2021-07-28"]) == 1
     err = capsys.readouterr().err
-    assert "actors_not_blank on 2021-07-07 (4 failing)" in err and "not published" in err
+    assert "step 'warehouse_file' failed: blocking data-quality check failed: actors_not_blank on 2021-07-07 " \
+           "(4 failing); the warehouse was not published" in err
     assert db.stat().st_mtime_ns == published
     assert main([*args, "--from", "2021-07-07", "--to", "2021-07-07"]) == 0  # the day passes again: published
     assert db.stat().st_mtime_ns != published
