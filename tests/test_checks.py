@@ -156,13 +156,14 @@ def test_a_check_on_unchanged_rows_reuses_its_result_and_new_rows_are_validated(
     assert {names.ARTICLE_IDS_UNIQUE, names.FILES_DECODE, names.ACTORS_NOT_BLANK} <= fresh
 
 
-def _record(con, check: str, asset: str, partition: str | None, passed: bool, minute: int | None, failing: int = 0) -> None:
+def _record(con, check: str, asset: str, partition: str | None, passed: bool, minute: int | None,
+            failing: int = 0) -> None:
     """A row of data_quality_results as a check step records it, `minute` minutes into 2026 (None: now)."""
     from newsdag import quality
 
     quality.record_results(con, [{
-        "checked_at": quality.now() if minute is None else dt.datetime(2026, 1, 1, 0, minute), "run_id": f"run{minute}", "check_name": check,
-        "asset": asset, "partition": partition, "severity": "ERROR", "passed": passed,
+        "checked_at": quality.now() if minute is None else dt.datetime(2026, 1, 1, 0, minute),
+        "run_id": f"run{minute}", "check_name": check, "asset": asset, "partition": partition, "severity": "ERROR", "passed": passed,
         "failing_rows": failing, "sample": [], "details": [], "input_digest": f"d{minute}"}])
 
 
