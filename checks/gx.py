@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from newsdag import parallel
+
 SAMPLE_SIZE = 10
 log = logging.getLogger("newsdag")
 
@@ -153,8 +155,6 @@ _validator_lock = threading.Lock()  # not _lock: the child must not inherit that
 
 class _Validator:
     def __init__(self):
-        from newsdag import parallel
-
         ctx = parallel.fork_context()  # never fork while a background thread may hold a lock
         self.conn, child_conn = ctx.Pipe()
         self.lock = threading.Lock()
@@ -215,8 +215,6 @@ def _serve(conn, parent_end) -> None:
 def prewarm() -> None:
     """Start importing GX in a forked validator process, unless GX is already here, one is running, or
     this process may not start others (a Celery prefork worker: its checks validate in-process)."""
-    from newsdag import parallel
-
     global _validator
     with _validator_lock:
         if _validator is None and not _state and "great_expectations" not in sys.modules and parallel.can_fork():
