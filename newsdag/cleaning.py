@@ -51,14 +51,15 @@ __all__ = [
 @dataclass(frozen=True)
 class Parsed:
     published_date: dt.date
-    date_source: str  # 'header' or 'page_text'
+    date_source: str  # 'header', 'page_text' or 'html'
     title: str | None
     body: str  # cleaned article text, paragraphs joined with "\n\n"
+    url: str | None = None  # the page's canonical URL when it states one, else the URL it was fetched from
 
 
 @dataclass(frozen=True)
 class Rejected:
-    reason: str  # 'malformed_date_header' | 'missing_date' | 'empty_body'
+    reason: str  # 'malformed_date_header' | 'missing_date' | 'empty_body' | ...
     detail: str
 
 
