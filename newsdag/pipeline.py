@@ -70,7 +70,7 @@ def mark_published(con: duckdb.DuckDBPyConnection) -> None:
 
 
 RAW_FILES_DDL = ("CREATE TABLE IF NOT EXISTS raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
-                 "text VARCHAR, error VARCHAR)")
+                 "text VARCHAR, error VARCHAR, reason VARCHAR, source_format VARCHAR, url VARCHAR, fetched_date DATE)")
 
 
 def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
@@ -89,6 +89,10 @@ def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
             "size_bytes": pd.Series([r.size_bytes for r in rows], dtype="int64"),
             "text": pd.Series([r.text for r in rows], dtype=object),
             "error": pd.Series([r.error for r in rows], dtype=object),
+            "reason": pd.Series([r.reason for r in rows], dtype=object),
+            "source_format": pd.Series([r.source_format for r in rows], dtype=object),
+            "url": pd.Series([r.url for r in rows], dtype=object),
+            "fetched_date": pd.Series([r.fetched_date for r in rows], dtype=object),
         }
     )
     con.execute(RAW_FILES_DDL)
@@ -102,17 +106,14 @@ def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     if len(gone):
         with transaction(con):
             con.execute("DELETE FROM raw_files WHERE source_path IN (SELECT source_path FROM gone)")
-            con.execute("INSERT INTO raw_files SELECT * FROM upsert")
+            con.execute("INSERT INTO raw_files SELECT source_path, content_hash, size_bytes, text, error, reason, "
+                        "source_format, url, fetched_date::DATE FROM upsert")
             mark_changed(con)
     stats = {"files": len(frame), "new": int(is_new.sum()), "changed": int(is_changed.sum()), "vanished": len(vanished),
              "undecodable": int(frame["error"].notna().sum()), "bytes": int(frame["size_bytes"].sum())}
     log.info("raw files: %d files (%d new, %d changed, %d vanished)", stats["files"], stats["new"], stats["changed"],
              stats["vanished"])
     return stats
-
-
-def _reason_for_unreadable(error: str) -> str:
-    return "unreadable" if str(error).startswith("cannot read") else "undecodable"
 
 
 def _parse_and_count(text: str, recurring_lines) -> tuple:
@@ -129,7 +130,7 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     con.execute(RAW_FILES_DDL)
     con.execute(create_sql("articles", replace=False))
     con.execute(create_sql("rejected_files", replace=False))
-    raw = con.execute("SELECT source_path, content_hash, text, error FROM raw_files ORDER BY source_path").df()
+    raw = con.execute("SELECT source_path, content_hash, text, error, reason FROM raw_files ORDER BY source_path").df()
     recurring = cleaning.find_recurring_lines(t for t in raw["text"] if isinstance(t, str))
     recurring_key = hashlib.sha256("\n".join(sorted(recurring)).encode("utf-8")).hexdigest()
     same_rules = state_get(con, "recurring_lines") == recurring_key
@@ -147,7 +148,7 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
                                        settings.n_process, PARALLEL_MIN_FILES))
     for row in todo.itertuples(index=False):
         if not isinstance(row.text, str):
-            rejected.append((row.source_path, _reason_for_unreadable(row.error), row.error, row.content_hash))
+            rejected.append((row.source_path, row.reason or "unreadable", row.error, row.content_hash))
             continue
         result, words = next(parsed)
         if isinstance(result, cleaning.Rejected):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ class RawFile:
     size_bytes: int
     text: str | None        # decoded text, None when undecodable
     error: str | None       # why it could not be read or decoded
+    reason: str | None = None        # the quarantine reason code when text is None ('undecodable', 'unreadable', ...)
+    source_format: str = "text"      # 'text', 'html' or 'warc' (a record of a web archive)
+    url: str | None = None           # where the page was fetched from (WARC-Target-URI), when known
+    fetched_date: dt.date | None = None  # when it was fetched (WARC-Date): an upper bound for its publication date
 
 
 def scan_raw_files(raw_dir: Path) -> list[tuple[str, str]]:
@@ -77,12 +82,12 @@ def read_raw_file(path: Path | str, raw_dir: Path, rel: str | None = None) -> Ra
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
-        return RawFile(rel, "", 0, None, f"cannot read file: {exc.strerror or exc}")
+        return RawFile(rel, "", 0, None, f"cannot read file: {exc.strerror or exc}", "unreadable")
     digest = hashlib.sha256(data).hexdigest()
     try:
         return RawFile(rel, digest, len(data), decode(data), None)
     except Undecodable as exc:
-        return RawFile(rel, digest, len(data), None, str(exc))
+        return RawFile(rel, digest, len(data), None, str(exc), "undecodable")
 
 
 def iter_raw_files(raw_dir: Path) -> Iterator[RawFile]:
