@@ -21,11 +21,20 @@ TABLES: dict[str, dict] = {
             "article_id": ("VARCHAR", "Stable id of the article: first 16 hex digits of sha256 of source_path."),
             "source_path": ("VARCHAR", "Path of the raw file, relative to the raw directory, with / separators."),
             "published_date": ("DATE", "Publication day: from the ' date YYYY-MM-DD' header, or read from the page text."),
-            "date_source": ("VARCHAR", "Where published_date came from: 'header' or 'page_text'."),
+            "date_source": ("VARCHAR", "Where published_date came from: 'header' (the ' date YYYY-MM-DD' line), "
+                                       "'page_text' (a date written in scraped page text) or 'html' (the HTML page's "
+                                       "metadata or text, read by htmldate)."),
             "title": ("VARCHAR", "Headline when the page has one, else NULL."),
             "body": ("VARCHAR", "Article text after removing page chrome and boilerplate."),
             "word_count": ("BIGINT", "Number of words (\\w+ tokens) in body."),
-            "content_hash": ("VARCHAR", "sha256 of the raw file's bytes."),
+            "content_hash": ("VARCHAR", "sha256 of the raw file's bytes (of the record's payload for a WARC record)."),
+            "url": ("VARCHAR", "The page's canonical URL when it states one, else the URL it was fetched from "
+                               "(WARC-Target-URI); NULL for plain text files."),
+            "site": ("VARCHAR", "Host of url, lower-cased, without a leading 'www.'; NULL when the URL is unknown."),
+            "language": ("VARCHAR", "ISO 639-1 code of the body's language (py3langid), 'und' when too short to tell. "
+                                    "Only articles in the spaCy model's language go to NER."),
+            "source_format": ("VARCHAR", "How the raw input was read: 'text' (plain text file), 'html' (an HTML "
+                                         "file) or 'warc' (a response record of a web archive)."),
         },
     },
     "rejected_files": {
