@@ -7,11 +7,47 @@ Two input formats:
    of text; the body follows on the same line and the next lines.  Anything else after ``date``
    is ``Rejected('malformed_date_header', ...)`` -- we never guess.  ``Date`` with a capital D
    is NOT a header (it is ordinary page text).
-2. Scraped pages without a header: the date is read from the page text near its top (first
-   ``TOP_LINES`` non-empty lines), from a line that says ``Published``/``Posted``/``Updated``
-   or that is a bare "dateline" (a date with at most a few other words, e.g. a section name).
-   Only unambiguous formats are accepted (month names or ISO ``YYYY-MM-DD`` / ``YYYY/MM/DD``);
-   ``28/07/2021`` style numeric dates are ignored because day/month order is ambiguous.
+2. Scraped pages without a header (visible page text, one line per block element, list items
+   as ``* item`` the way ``inscriptis.get_text`` renders them) are read by :func:`_read_page`:
+
+   *Lines* are classified: BAD (chrome by the line rules below, consent / privacy / copyright
+   notices, footer markers like "Related Stories" and "Next Story" with the teaser after it,
+   lines that are only a date, lines without letters), GOOD (running prose: at least
+   ``GOOD_MIN_CHARS`` characters, ending like a sentence -- not with a truncating "..." -- and at
+   least ``GOOD_MIN_FUNCTION_WORDS`` of its words in a small multilingual function-word set; in
+   scripts that set does not cover, length and punctuation decide), NEAR (a shorter sentence)
+   or SHORT (headings, menu entries, teasers).
+   *The article's block* is the run of GOOD lines (NEAR when a page has no GOOD line) with the
+   most text, where GOOD lines at most ``MAX_GAP_LINES`` apart belong together and a bare date
+   line after prose ends a run (comments and story lists carry dates).  It takes in an
+   unpunctuated lede above it and short final sentences below it.  Everything outside is
+   dropped: menus, tickers, banners, "most read" lists, comments.  Inside it, BAD lines go, and
+   a gap between prose lines that is a box of links (a footer marker, or ``BOX_MIN_LINES``
+   link-like lines: list items / headline-like lines) is dropped whole -- the prose after it
+   stays.  A single heading-like line between prose lines is a sub-heading and stays.
+   *The title* is the best heading-like line (longest up to ``TITLE_MAX_WORDS_SCORED`` words,
+   minus ``TITLE_DISTANCE_PENALTY`` per line of distance) within ``TITLE_SEARCH_LINES`` above
+   the block, skipping chrome, list items and lines that start with a date; it is also the
+   first body paragraph.
+   *The date* is searched over the whole page but taken only from lines near the article:
+   from ``DATE_ABOVE_TITLE`` lines above the headline to ``DATE_INTO_BODY`` lines below it,
+   or a "Published"/"By ..." line within ``DATE_BELOW_BODY`` lines after the block.  A line
+   qualifies when it says Published/Posted/Veröffentlicht/... (best), is a byline or a
+   dateline (a date with at most ``DATELINE_MAX_OTHER_WORDS`` other words, or starting with
+   a date), or says Updated/Aktualisiert/Stand (last resort); ties go to the line nearest the
+   headline.  Never used: dates in running prose, in consent/privacy/copyright notices, in list
+   items further than ``BULLET_DATE_NEAR`` lines from the headline (lists of other stories),
+   in a site header far above the headline, or in comments below the article.  A page with no
+   such date but exactly one distinct "Published ..." date elsewhere takes that one; else it
+   is ``missing_date``.  A page without any prose takes a date from its first ``TOP_LINES``
+   lines (its body is then empty).
+   *Date forms* (:func:`find_dates`, the one parser): ``Nov. 19, 2019``, ``November 19th,
+   2019``, ``Tuesday, November 19, 2019``, ``19 NOV 2019``, ``19th of November 2019``,
+   ``19. November 2019`` (English and German month names and abbreviations), ISO
+   ``2019-11-18`` / ``2019-11-18T20:51:19Z`` / ``2019/11/18``, and the German dotted
+   ``19.11.2019`` (always day.month.year: dotted dates are day-first wherever they are used).
+   Day/month-ambiguous ``07/08/2021`` forms, two-digit years and dates without a day are
+   never read.
 
 Body cleaning is line based and uses general rules (no site-specific strings):
 
@@ -20,14 +56,14 @@ Body cleaning is line based and uses general rules (no site-specific strings):
   social/share buttons, "(With inputs from ...)" style credits, the wire sign-off ``Reuter``);
 * ``Previous Story`` / ``Next Story`` lines and the teaser headline right after each;
 * footer markers (``Latest from ...``, ``Don't Miss``, ``Go to top``, ``Related stories``,
-  copyright ...): everything from the marker to the end of the document is cut, provided at
-  least one prose line was kept before it (otherwise only the marker line is dropped);
+  copyright ...): in header files everything from the marker to the end of the document is
+  cut, provided at least one prose line was kept before it (otherwise only the marker line is
+  dropped); in scraped pages the marker starts a box of links (see above);
 * lines whose :func:`normalise_line` key is in ``recurring_lines`` (see
   :func:`find_recurring_lines`).
 
 Each remaining non-empty line is one paragraph; paragraphs are joined with ``"\\n\\n"``.
-For scraped pages the first kept line is the title when it is heading-like (short, no
-sentence-final punctuation) and more text follows; it stays as the first body paragraph too.
+:func:`clean_page` gives (title, body) of a scraped page without needing a date (benchmarks).
 """
 
 from __future__ import annotations
@@ -45,6 +81,9 @@ __all__ = [
     "parse_document",
     "normalise_line",
     "find_recurring_lines",
+    "find_dates",
+    "clean_page",
+    "header_value",
 ]
 
 
@@ -131,75 +170,87 @@ def _parse_header(text: str) -> tuple[dt.date | Rejected, str] | None:
 
 
 # --------------------------------------------------------------------------- dates in page text
+# ONE parser for every written date form (see the module docstring for the list).
 
 _MONTHS = {
+    # English
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
     "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
     "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
     "dec": 12, "december": 12,
+    # German (names that differ from the English ones)
+    "januar": 1, "jänner": 1, "jän": 1, "februar": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
+    "mai": 5, "juni": 6, "juli": 7, "okt": 10, "oktober": 10, "dez": 12, "dezember": 12,
 }
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _ORD = r"(?:st|nd|rd|th)?"
+_WEEKDAY = (r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
+            r"|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag")
 _DATE = re.compile(
-    rf"\b(?:(?P<m1>{_MONTH_ALT})\.?\s+(?P<d1>\d{{1,2}}){_ORD},?\s+(?P<y1>\d{{4}})"
-    rf"|(?P<d2>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m2>{_MONTH_ALT})\.?,?\s+(?P<y2>\d{{4}})"
-    rf"|(?P<y3>\d{{4}})[-/](?P<m3>\d{{1,2}})[-/](?P<d3>\d{{1,2}}))\b",
+    # Nov. 19, 2019 / November 19th, 2019 / Tuesday, November 19, 2019
+    rf"(?<!\w)(?:(?P<m1>{_MONTH_ALT})\.?\s+(?P<d1>\d{{1,2}}){_ORD}\.?,?\s+(?P<y1>\d{{4}})"
+    # 19 NOV 2019 / 19. November 2019 / 19th of November, 2019
+    rf"|(?P<d2>\d{{1,2}}){_ORD}\.?\s*(?:of\s+)?(?P<m2>{_MONTH_ALT})\.?,?\s+(?P<y2>\d{{4}})"
+    # ISO 2019-11-18, 2019-11-18T20:51:19Z, 2019/11/18
+    rf"|(?P<y3>\d{{4}})(?P<sep>[-/])(?P<m3>\d{{1,2}})(?P=sep)(?P<d3>\d{{1,2}})(?![\d/])"
+    r"(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"
+    # German 19.11.2019 / 19. 11. 2019 (day first: the only order dotted dates have)
+    rf"|(?<![\d.])(?P<d4>\d{{1,2}})\.\s?(?P<m4>\d{{1,2}})\.\s?(?P<y4>\d{{4}}))(?!\d)",
     re.IGNORECASE,
 )
-_PUBLISHED_KW = re.compile(r"\b(?:published|posted|first published|publish date|released)\b", re.I)
-_UPDATED_KW = re.compile(r"\b(?:updated|modified|last updated|edited)\b", re.I)
-_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?(?=\W|$)", re.I)
-_DATELINE_FILLER = re.compile(
-    r"\b(?:updated|last|first|published|posted|modified|edited|on|at|date|time|am|pm|"
-    r"ist|gmt|utc|bst|cet|cest|et|est|edt|ct|cdt|pt|pst|pdt|hkt|sgt|jst|aest|pkt|"
-    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday)\b",
-    re.I,
-)
-_WORD = re.compile(r"\w+")
+MIN_YEAR, MAX_YEAR = 1900, 2099
+_YEAR = re.compile(r"\d{4}")  # cheap pre-test: every date form we read has a 4-digit year
 
 
 def _match_to_date(m: re.Match[str]) -> dt.date | None:
+    """The calendar date of a :data:`_DATE` match, or None when it is no calendar date."""
     g = m.groupdict()
-    year = int(g["y1"] or g["y2"] or g["y3"])
-    if not 1900 <= year <= 2099:
-        return None
-    try:
-        if g["y1"]:
-            return dt.date(int(g["y1"]), _MONTHS[g["m1"].lower()], int(g["d1"]))
-        if g["y2"]:
-            return dt.date(int(g["y2"]), _MONTHS[g["m2"].lower()], int(g["d2"]))
-        return dt.date(int(g["y3"]), int(g["m3"]), int(g["d3"]))
-    except ValueError:  # not a calendar date: ignored
-        return None
+    for y, mo, d in (("y1", "m1", "d1"), ("y2", "m2", "d2"), ("y3", "m3", "d3"), ("y4", "m4", "d4")):
+        if g[y]:
+            month = int(g[mo]) if g[mo].isdigit() else _MONTHS[g[mo].lower()]
+            year = int(g[y])
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                return None
+            try:
+                return dt.date(year, month, int(g[d]))
+            except ValueError:  # not a calendar date: ignored
+                return None
+    return None
+
+
+def find_dates(line: str) -> list[dt.date]:
+    """Every date written in ``line`` in a form we read, in order."""
+    if not _YEAR.search(line):
+        return []
+    return [d for d in map(_match_to_date, _DATE.finditer(line)) if d is not None]
+
+
+_PUBLISHED_KW = re.compile(
+    r"\b(?:published|posted|first published|publish(?:ed)? (?:date|on)|released|issued|"
+    r"ver(?:ö|oe)ffentlich\w*|erschien\w*|erscheinungsdatum|publi(?:é|e)|publicado|pubblicato|gepubliceerd)\b",
+    re.I)
+_UPDATED_KW = re.compile(
+    r"\b(?:updated|modified|last updated|edited|aktualisiert|ge(?:ä|ae)ndert|stand|mis à jour)\b", re.I)
+_DATE_KW = re.compile(r"^(?:date|datum|on|am|le|vom)\b", re.I)
+_TIME = re.compile(r"\b\d{1,2}[:.h]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?|uhr|h)?(?=\W|$)", re.I)
+_DATELINE_FILLER = re.compile(
+    rf"\b(?:updated|last|first|published|posted|modified|edited|on|at|um|am|date|datum|time|"
+    r"pm|uhr|ist|gmt|utc|bst|cet|cest|mez|mesz|et|est|edt|ct|cdt|pt|pst|pdt|hkt|sgt|jst|aest|pkt|"
+    rf"{_WEEKDAY})\b",
+    re.I,
+)
+_WORD = re.compile(r"\w+")
+DATELINE_MAX_CHARS = 120
+DATELINE_MAX_OTHER_WORDS = 3  # a dateline may carry a section name, a city, a source
 
 
 def _is_dateline(line: str) -> bool:
     """A line that is mostly a date: at most 3 other words once dates, times, keywords go."""
-    if len(line) > 120 or line.endswith(".") or not _DATE.search(line):
+    if (len(line) > DATELINE_MAX_CHARS or line.endswith(".") or not _YEAR.search(line)
+            or not _DATE.search(line)):
         return False
     rest = _DATELINE_FILLER.sub(" ", _TIME.sub(" ", _DATE.sub(" ", line)))
-    return len(_WORD.findall(rest)) <= 3
-
-
-def _page_date(top_lines: list[str]) -> dt.date | None:
-    """The publication date stated near the top of a page, or None."""
-    published = dateline = updated = None
-    for line in top_lines:
-        for m in _DATE.finditer(line):
-            d = _match_to_date(m)
-            if d is None:
-                continue
-            if _PUBLISHED_KW.search(line):
-                published = published or d
-            elif _UPDATED_KW.search(line):
-                updated = updated or d
-            elif _is_dateline(line):
-                dateline = dateline or d
-            break
-        if published:
-            break
-    return published or dateline or updated
+    return len(_WORD.findall(rest)) <= DATELINE_MAX_OTHER_WORDS
 
 
 # --------------------------------------------------------------------------- chrome patterns
@@ -373,6 +424,310 @@ def _clean_lines(lines: list[str], recurring: frozenset[str], datelines: bool) -
     return kept
 
 
+# --------------------------------------------------------------------------- scraped pages
+# Line classes, from worst to best.  See the module docstring for the rules.
+BAD, SHORT, NEAR, GOOD = range(4)
+
+GOOD_MIN_CHARS = 80  # a paragraph of running prose is at least this long ...
+GOOD_MIN_FUNCTION_WORDS = 0.15  # ... and at least this share of its words are function words
+FALLBACK_MIN_WORDS = 3  # on a page without any GOOD line, a punctuated line this long will do
+LEDE_MIN_WORDS = 8  # an unpunctuated line this long just before the prose block is its lede
+MAX_GAP_LINES = 10  # prose blocks this close (in non-empty lines) are one article
+BOX_MIN_LINES = 2  # a gap with this many link-like lines is a box of links, dropped whole
+TITLE_SEARCH_LINES = 12  # how far above the prose block the headline may be
+TITLE_MAX_WORDS_SCORED = 12  # longer headlines score no better
+TITLE_DISTANCE_PENALTY = 0.5  # headline score lost per line of distance from the prose block
+DATE_ABOVE_TITLE = 15  # lines above the headline where the article's date may stand
+DATE_INTO_BODY = 8  # lines into the prose block where the date may stand
+DATE_BELOW_BODY = 4  # lines below the prose block where a "Posted ... by" date may stand
+LATIN_MIN_SHARE = 0.5  # below this share of Latin letters, function words are not counted
+
+_BULLET = re.compile(r"(?:[*+\u2022\u00b7]|o(?= \S)|-(?= \S)|\d{1,3}\.(?= \S))\s+")
+_SENTENCE_END = re.compile(r"[.!?\"'\u201c\u201d\u00bb\u00ab)\]:;]$")
+_ELLIPSIS_END = re.compile(r"(?:\.\.\.|\u2026)\)?$")
+# consent, privacy and copyright notices: never the article, never its date
+_NOTICE = re.compile(
+    r"cookie|\bconsent|\bprivacy (?:policy|statement|notice)|datenschutz|einwillig|\bgdpr\b|\bdsgvo\b"
+    r"|\u00a9|\bcopyright\b|all rights reserved|alle rechte vorbehalten|\bterms (?:of|and) ")
+# a small multilingual set of function words (en, de, fr, es, it, nl, pt)
+_FUNCTION_WORDS = frozenset("""
+the a an and or of to in on at for with is are was were be been that this it as by from has have
+had not but he she they we you his her their its will would said which who than also
+der die das und oder im zu zum zur den dem des ein eine einen einem einer ist sind war nicht mit
+von auf für es sich auch als an dass wie bei aus nach wird werden hat haben er sie wir ich noch
+so nur aber um über vor
+le la les de des du et un une est en que qui dans pour pas sur au avec il elle ce se
+el los las del y por con para una lo su al
+il di che è per non della sono
+het een en van op niet voor
+o os do da em não um uma
+""".split())
+_TOKEN = re.compile(r"[^\W\d_]+")
+
+
+@dataclass
+class _Line:
+    text: str  # whitespace collapsed, list bullet removed
+    bullet: bool  # a list item
+    cls: int = SHORT  # BAD / SHORT / NEAR / GOOD
+    box: bool = False  # a box heading / nav label: the links after it are no article text
+
+
+def _function_word_share(text: str) -> float:
+    words = _TOKEN.findall(text.lower())
+    if not words:
+        return 0.0
+    latin = sum(w.isascii() or w[0] < "\u0250" for w in words)
+    if latin < LATIN_MIN_SHARE * len(words):
+        return 1.0  # a script the list has no words for: judged by length and punctuation only
+    return sum(w in _FUNCTION_WORDS for w in words) / len(words)
+
+
+def _is_notice(line: str) -> bool:
+    return _NOTICE.search(line.lower()) is not None
+
+
+def _line_class(line: _Line, key: str, recurring: frozenset[str]) -> int:
+    text = line.text
+    if not _ALNUM.search(text) or _is_notice(text):
+        return BAD
+    if len(text) <= 320 and (_is_chrome(text, key, False, recurring) or _is_dateline(text)):
+        return BAD
+    punctuated = _SENTENCE_END.search(text) is not None and not _ELLIPSIS_END.search(text)
+    if (len(text) >= GOOD_MIN_CHARS and punctuated
+            and _function_word_share(text) >= GOOD_MIN_FUNCTION_WORDS):
+        return GOOD
+    if punctuated and len(text.split()) >= FALLBACK_MIN_WORDS:
+        return NEAR
+    return SHORT
+
+
+def _page_lines(text: str, recurring: frozenset[str]) -> list[_Line]:
+    """The non-empty lines of a page, classified."""
+    out: list[_Line] = []
+    after_nav = False
+    for raw in text.split("\n"):
+        text_ = " ".join(raw.split())
+        if not text_:
+            continue
+        m = _BULLET.match(text_)
+        if m and _DATE.match(text_):
+            m = None  # "19. November 2019" is a date, not item 19 of a numbered list
+        line = _Line(text_[m.end():] if m else text_, m is not None)
+        if not line.text:
+            continue
+        key = _key(line.text)
+        is_nav = len(key) <= 120 and _NAV.fullmatch(key) is not None
+        line.box = is_nav or (len(key) <= 120 and _FOOTER.fullmatch(key) is not None)
+        line.cls = BAD if line.box else _line_class(line, key, recurring)
+        if after_nav and line.cls < GOOD and _heading_like(line.text, TEASER_MAX_WORDS):
+            line.cls = BAD  # the teaser headline after "Next Story"
+        after_nav = is_nav
+        out.append(line)
+    return out
+
+
+def _blocks(lines: list[_Line], level: int) -> list[tuple[int, int]]:
+    """Runs of lines of class >= level, joined across gaps of at most MAX_GAP_LINES lines.
+
+    A short date line after prose ends a block (what follows is a comment or another story).
+    """
+    blocks: list[tuple[int, int]] = []
+    start = last = None
+    for i, line in enumerate(lines):
+        if line.cls >= level:
+            if start is None or i - last > MAX_GAP_LINES + 1:
+                if start is not None:
+                    blocks.append((start, last))
+                start = i
+            last = i
+        elif start is not None and _is_dateline(line.text):
+            blocks.append((start, last))
+            start = None
+    if start is not None:
+        blocks.append((start, last))
+    return blocks
+
+
+def _block_score(lines: list[_Line], block: tuple[int, int], level: int) -> int:
+    return sum(len(l.text) for l in lines[block[0]: block[1] + 1] if l.cls >= level)
+
+
+def _main_block(lines: list[_Line]) -> tuple[int, int] | None:
+    """First and last line of the article's prose block, or None when the page has no prose."""
+    for level in (GOOD, NEAR):
+        blocks = _blocks(lines, level)
+        if blocks:
+            start, end = max(blocks, key=lambda b: _block_score(lines, b, level))
+            return _extend(lines, start, end)
+    return None
+
+
+def _extend(lines: list[_Line], start: int, end: int) -> tuple[int, int]:
+    """Take in an unpunctuated lede just above the block and short final paragraphs below it."""
+    while start > 0 and _is_lede(lines[start - 1]):
+        start -= 1
+    while end + 1 < len(lines) and lines[end + 1].cls == NEAR and not lines[end + 1].bullet:
+        end += 1
+    return start, end
+
+
+def _is_lede(line: _Line) -> bool:
+    """A prose line without final punctuation (too long for a headline), or a short sentence."""
+    return line.cls >= SHORT and not line.bullet and (
+        line.cls == NEAR
+        or (len(line.text.split()) >= LEDE_MIN_WORDS and not _heading_like(line.text, TITLE_MAX_WORDS)))
+
+
+def _title_index(lines: list[_Line], start: int) -> int | None:
+    """The headline: the best heading-like line a few lines above the prose block."""
+    best, best_score = None, 0.0
+    for i in range(start - 1, max(-1, start - 1 - TITLE_SEARCH_LINES), -1):
+        line = lines[i]
+        if line.cls == GOOD:
+            break
+        if (line.cls == BAD or line.bullet or not _heading_like(line.text, TITLE_MAX_WORDS)
+                or _LEADING_DATE.match(line.text)):
+            continue
+        score = (min(len(line.text.split()), TITLE_MAX_WORDS_SCORED)
+                 - TITLE_DISTANCE_PENALTY * (start - 1 - i))
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _is_link_like(line: _Line) -> bool:
+    return line.box or (line.cls in (SHORT, NEAR)
+                        and (line.bullet or _heading_like(line.text, TEASER_MAX_WORDS)))
+
+
+def _body_lines(lines: list[_Line], start: int, end: int) -> list[str]:
+    """Article lines of the block: chrome dropped, boxes of links between prose dropped whole."""
+    kept: list[str] = []
+    gap: list[_Line] = []
+    for line in lines[start: end + 1]:
+        if line.cls < GOOD:
+            gap.append(line)
+            continue
+        kept.extend(_gap_lines(gap))
+        gap = []
+        kept.append(line.text)
+    kept.extend(_gap_lines(gap))
+    return kept
+
+
+def _gap_lines(gap: list[_Line]) -> list[str]:
+    if any(l.box for l in gap) or sum(_is_link_like(l) for l in gap) >= BOX_MIN_LINES:
+        return [l.text for l in gap if l.cls == NEAR and not l.bullet]
+    return [l.text for l in gap if l.cls != BAD]
+
+
+# --------------------------------------------------------------------------- the article's date
+
+PUBLISHED, UPDATED, BYLINE, DATELINE = "published", "updated", "byline", "dateline"
+_DATE_RANK = {PUBLISHED: 3, BYLINE: 2, DATELINE: 2, UPDATED: 1}
+BULLET_DATE_NEAR = 5  # a date in a list item counts only this close to the headline
+
+
+def _date_kind(lines: list[_Line], i: int) -> str | None:
+    """How line i states a date, or None when its dates are not the page's own."""
+    text = lines[i].text
+    if _is_notice(text):
+        return None
+    before = lines[i - 1].text if i > 0 and len(lines[i - 1].text) <= DATELINE_MAX_CHARS else ""
+    if _PUBLISHED_KW.search(text) or _PUBLISHED_KW.fullmatch(before.rstrip(":").strip()):
+        return PUBLISHED
+    if _UPDATED_KW.search(text):
+        return UPDATED
+    if _BYLINE_ANYWHERE.search(text) and len(text) <= DATELINE_MAX_CHARS * 2:
+        return BYLINE
+    if _is_dateline(text) or (len(text) <= DATELINE_MAX_CHARS
+                              and (_DATE_KW.match(text) or _LEADING_DATE.match(text))):
+        return DATELINE
+    return None
+
+
+_LEADING_DATE = re.compile(rf"(?:(?:{_WEEKDAY})\W+)?(?:{_DATE.pattern})", re.I)
+_BYLINE_ANYWHERE = re.compile(
+    r"(?:^|[\s|\u2022\u00b7,])(?:(?i:by|von|par|por)\s+[A-Z\u00c0-\u00de]|(?i:autor|author)\b)")
+
+
+def _dated_lines(lines: list[_Line], lo: int, hi: int, kinds: set[str],
+                 anchor: int = 0) -> list[tuple[int, str, dt.date]]:
+    out = []
+    for i in range(max(lo, 0), min(hi, len(lines))):
+        line = lines[i]
+        if line.cls == GOOD or not _YEAR.search(line.text) or not _DATE.search(line.text):
+            continue  # a date inside running prose is what the story is about, not its date
+        kind = _date_kind(lines, i)
+        near = abs(i - anchor) <= BULLET_DATE_NEAR
+        if line.bullet and kind not in (PUBLISHED, UPDATED) and not near:
+            continue  # a list of other stories
+        dates = find_dates(line.text)
+        if kind in kinds and dates:
+            out.append((i, kind, dates[0]))
+    return out
+
+
+def _article_date(lines: list[_Line], anchor: int, end: int) -> dt.date | None:
+    """The date next to the headline (anchor) or a "Posted ... by" date just below the prose."""
+    found = _dated_lines(lines, anchor - DATE_ABOVE_TITLE, anchor + DATE_INTO_BODY + 1, set(_DATE_RANK),
+                         anchor)
+    found += _dated_lines(lines, end + 1, end + 1 + DATE_BELOW_BODY, {PUBLISHED, BYLINE})
+    if not found:
+        published = {f[2] for f in _dated_lines(lines, 0, len(lines), {PUBLISHED})}
+        return published.pop() if len(published) == 1 else None
+    i, kind, date = max(found, key=lambda f: (_DATE_RANK[f[1]], -abs(f[0] - anchor)))
+    return date
+
+
+def _top_date(lines: list[_Line]) -> dt.date | None:
+    """A page without prose: the date stated near its top, if any (its body will be empty)."""
+    found = _dated_lines(lines, 0, TOP_LINES, set(_DATE_RANK))
+    if not found:
+        return None
+    return max(found, key=lambda f: (_DATE_RANK[f[1]], -f[0]))[2]
+
+
+@dataclass(frozen=True)
+class _Page:
+    date: dt.date | None
+    title: str | None
+    paragraphs: list[str]
+
+
+def _read_page(text: str, recurring: frozenset[str]) -> _Page:
+    lines = _page_lines(text, recurring)
+    block = _main_block(lines)
+    if block is None:
+        return _Page(_top_date(lines), None, [])
+    start, end = block
+    t = _title_index(lines, start)
+    anchor = start if t is None else t
+    date = _article_date(lines, anchor, end)
+    body = _body_lines(lines, start, end)
+    title = None if t is None else lines[t].text
+    if title is not None:
+        body.insert(0, title)
+    return _Page(date, title, _strip_signoff(body))
+
+
+def _strip_signoff(kept: list[str]) -> list[str]:
+    if kept:
+        last = _SIGNOFF_TAIL.sub("", kept[-1]).rstrip()
+        if _ALNUM.search(last):
+            kept[-1] = last
+        else:
+            kept.pop()
+    return kept
+
+
+def clean_page(text: str, recurring_lines: frozenset[str] = frozenset()) -> tuple[str | None, str]:
+    """(title, body) of a scraped page, whatever its date: the body extraction of parse_document."""
+    page = _read_page(_normalise_text(text), recurring_lines)
+    return page.title, "\n\n".join(page.paragraphs)
+
+
 # --------------------------------------------------------------------------- public API
 
 _EMPTY_AFTER_CLEANING = "body is empty after removing page chrome"
@@ -393,23 +748,12 @@ def parse_document(text: str, recurring_lines: frozenset[str] = frozenset()) -> 
             return Rejected("empty_body", _EMPTY_AFTER_CLEANING)
         return Parsed(date, "header", None, "\n\n".join(kept))
 
-    lines = text.split("\n")
-    top = [l for l in (x.strip() for x in lines[: TOP_LINES * 4]) if l][:TOP_LINES]
-    date = _page_date(top)
-    if date is None:
-        return Rejected("missing_date", "no date header and no date near the top of the page")
-    kept = _clean_lines(lines, recurring_lines, datelines=True)
-    if not kept:
+    page = _read_page(text, recurring_lines)
+    if page.date is None:
+        return Rejected("missing_date", "no date header and no article date in the page text")
+    if not page.paragraphs:
         return Rejected("empty_body", _EMPTY_AFTER_CLEANING)
-    title = None
-    if len(kept) > 1 and _heading_like(kept[0], TITLE_MAX_WORDS) and not _is_prose_sentence(kept[0]):
-        title = kept[0]
-    return Parsed(date, "page_text", title, "\n\n".join(kept))
-
-
-def _is_prose_sentence(line: str) -> bool:
-    # a heading is short; a lede sentence without its final period is usually long
-    return len(line.split()) > 20 or line[:1].islower()
+    return Parsed(page.date, "page_text", page.title, "\n\n".join(page.paragraphs))
 
 
 def find_recurring_lines(texts: Iterable[str], min_files: int = 20,
