@@ -19,7 +19,10 @@ Two input formats:
    or SHORT (headings, menu entries, teasers).
    *The article's block* is the run of GOOD lines (NEAR when a page has no GOOD line) with the
    most text, where GOOD lines at most ``MAX_GAP_LINES`` apart belong together and a bare date
-   line after prose ends a run (comments and story lists carry dates).  It takes in an
+   line after prose ends a run (comments and story lists carry dates); a run right under a
+   dated headline counts ``HEADED_WEIGHT`` times its text.  Prose runs above it that only a gap
+   of at most ``MERGE_UP_GAP_LINES`` lines without a box marker separates are its first
+   paragraphs (above a gallery or a table of contents) and join it.  It takes in an
    unpunctuated lede above it and short final sentences below it.  Everything outside is
    dropped: menus, tickers, banners, "most read" lists, comments.  Inside it, BAD lines go, and
    a gap between prose lines that is a box of links (a footer marker, or ``BOX_MIN_LINES``
@@ -32,6 +35,9 @@ Two input formats:
    *The date* is searched over the whole page but taken only from lines near the article:
    from ``DATE_ABOVE_TITLE`` lines above the headline to ``DATE_INTO_BODY`` lines below it,
    or a "Published"/"By ..." line within ``DATE_BELOW_BODY`` lines after the block.  A line
+   Unlabelled dates that disagree are too weak: ``LIST_MIN_DATES`` different ones around the
+   headline are a list of other stories, and of two different ones only a date standing
+   between the headline and the prose is taken; else the page is ``missing_date``.  A line
    qualifies when it says Published/Posted/Veröffentlicht/... (best), is a byline or a
    dateline (a date with at most ``DATELINE_MAX_OTHER_WORDS`` other words, or starting with
    a date), or says Updated/Aktualisiert/Stand (last resort); ties go to the line nearest the
@@ -433,6 +439,9 @@ GOOD_MIN_FUNCTION_WORDS = 0.15  # ... and at least this share of its words are f
 FALLBACK_MIN_WORDS = 3  # on a page without any GOOD line, a punctuated line this long will do
 LEDE_MIN_WORDS = 8  # an unpunctuated line this long just before the prose block is its lede
 MAX_GAP_LINES = 10  # prose blocks this close (in non-empty lines) are one article
+HEADED_WEIGHT = 3.0  # a block under a dated headline counts this many times its prose
+HEAD_DATE_LINES = 3  # how far above the headline its date may stand for that weight
+MERGE_UP_GAP_LINES = 25  # prose this close above the article's block (no box between) is its start
 BOX_MIN_LINES = 2  # a gap with this many link-like lines is a box of links, dropped whole
 TITLE_SEARCH_LINES = 12  # how far above the prose block the headline may be
 TITLE_MAX_WORDS_SCORED = 12  # longer headlines score no better
@@ -553,14 +562,46 @@ def _block_score(lines: list[_Line], block: tuple[int, int], level: int) -> int:
     return sum(len(l.text) for l in lines[block[0]: block[1] + 1] if l.cls >= level)
 
 
-def _main_block(lines: list[_Line]) -> tuple[int, int] | None:
-    """First and last line of the article's prose block, or None when the page has no prose."""
+def _main_block(lines: list[_Line]) -> tuple[int, int, int] | None:
+    """(head, start, end) of the article, or None when the page has no prose.
+
+    ``head`` is the first line of the block with the most prose (weighted, see
+    :func:`_head_weight`): its headline and date are the article's.  ``start``/``end`` bound
+    the article text: that block and the prose blocks above it that only a short gap without a
+    box of links separates from it (the article's first paragraphs above a photo gallery or a
+    table of contents).
+    """
     for level in (GOOD, NEAR):
         blocks = _blocks(lines, level)
         if blocks:
-            start, end = max(blocks, key=lambda b: _block_score(lines, b, level))
-            return _extend(lines, start, end)
+            best = max(blocks, key=lambda b: _block_score(lines, b, level) * _head_weight(lines, b))
+            head = _extend(lines, *best)[0]
+            start, end = _extend(lines, *_merge_up(lines, blocks, blocks.index(best)))
+            return head, start, end
     return None
+
+
+def _merge_up(lines: list[_Line], blocks: list[tuple[int, int]], k: int) -> tuple[int, int]:
+    """The block k, taking in the blocks above it that only a few non-box lines separate."""
+    start, end = blocks[k]
+    while k > 0:
+        prev = blocks[k - 1]
+        gap = lines[prev[1] + 1: start]
+        if len(gap) > MERGE_UP_GAP_LINES or any(l.box for l in gap):
+            break  # a box of links starts the article
+        start, k = prev[0], k - 1
+    return start, end
+
+
+def _head_weight(lines: list[_Line], block: tuple[int, int]) -> float:
+    """A block right under a dated headline is the article: its text counts HEADED_WEIGHT times."""
+    start = _extend(lines, *block)[0]
+    t = _title_index(lines, start)
+    if t is None:
+        return 1.0
+    if _dated_lines(lines, t - HEAD_DATE_LINES, start, set(_DATE_RANK), t):
+        return HEADED_WEIGHT
+    return 1.0
 
 
 def _extend(lines: list[_Line], start: int, end: int) -> tuple[int, int]:
@@ -627,6 +668,7 @@ def _gap_lines(gap: list[_Line]) -> list[str]:
 PUBLISHED, UPDATED, BYLINE, DATELINE = "published", "updated", "byline", "dateline"
 _DATE_RANK = {PUBLISHED: 3, BYLINE: 2, DATELINE: 2, UPDATED: 1}
 BULLET_DATE_NEAR = 5  # a date in a list item counts only this close to the headline
+LIST_MIN_DATES = 3  # this many different unlabelled dates around the headline: a list of stories
 
 
 def _date_kind(lines: list[_Line], i: int) -> str | None:
@@ -669,7 +711,7 @@ def _dated_lines(lines: list[_Line], lo: int, hi: int, kinds: set[str],
     return out
 
 
-def _article_date(lines: list[_Line], anchor: int, end: int) -> dt.date | None:
+def _article_date(lines: list[_Line], anchor: int, head: int, end: int) -> dt.date | None:
     """The date next to the headline (anchor) or a "Posted ... by" date just below the prose."""
     found = _dated_lines(lines, anchor - DATE_ABOVE_TITLE, anchor + DATE_INTO_BODY + 1, set(_DATE_RANK),
                          anchor)
@@ -677,8 +719,24 @@ def _article_date(lines: list[_Line], anchor: int, end: int) -> dt.date | None:
     if not found:
         published = {f[2] for f in _dated_lines(lines, 0, len(lines), {PUBLISHED})}
         return published.pop() if len(published) == 1 else None
-    i, kind, date = max(found, key=lambda f: (_DATE_RANK[f[1]], -abs(f[0] - anchor)))
+    # ties go to the line nearest the headline, then to the one below it (the article's header)
+    i, kind, date = max(found, key=lambda f: (_DATE_RANK[f[1]], -abs(f[0] - anchor), f[0] > anchor))
+    if kind in (DATELINE, BYLINE) and _conflicting(found, i, anchor, head):
+        return None
     return date
+
+
+def _conflicting(found: list[tuple[int, str, dt.date]], i: int, anchor: int, head: int) -> bool:
+    """Unlabelled dates around the headline that disagree: too weak to pick one of them.
+
+    ``LIST_MIN_DATES`` different dates are a list of other stories; two different dates leave
+    the choice open unless the chosen one stands in the article's own header, between the
+    headline and the prose.
+    """
+    unlabelled = {f[2] for f in found if f[1] in (DATELINE, BYLINE)}
+    if len(unlabelled) >= LIST_MIN_DATES:
+        return True
+    return len(unlabelled) >= 2 and not anchor < i < head
 
 
 def _top_date(lines: list[_Line]) -> dt.date | None:
@@ -701,13 +759,15 @@ def _read_page(text: str, recurring: frozenset[str]) -> _Page:
     block = _main_block(lines)
     if block is None:
         return _Page(_top_date(lines), None, [])
-    start, end = block
-    t = _title_index(lines, start)
-    anchor = start if t is None else t
-    date = _article_date(lines, anchor, end)
+    head, start, end = block
+    t = _title_index(lines, head)
+    if t is None and start < head:  # the article's first paragraphs are above its main block
+        t, head = _title_index(lines, start), start
+    anchor = head if t is None else t
+    date = _article_date(lines, anchor, head, end)
     body = _body_lines(lines, start, end)
     title = None if t is None else lines[t].text
-    if title is not None:
+    if title is not None and not (start <= t <= end and title in body):
         body.insert(0, title)
     return _Page(date, title, _strip_signoff(body))
 

@@ -552,3 +552,57 @@ def test_lowercase_date_word_is_always_a_header() -> None:
     r = parse_document("date night ideas for the summer are plenty.")
     assert isinstance(r, Rejected)
     assert r.detail == "header date 'night' is not ISO YYYY-MM-DD"
+
+
+S1 = "Our newsletter brings you the best stories of the week, every Friday morning, free of charge."
+S2 = "The magazine was founded in 1990 and is published by an independent cooperative of journalists."
+S3 = "Readers can support our work with a donation or a subscription, which keeps the site free of ads."
+
+
+def test_block_under_dated_headline_beats_longer_sidebar() -> None:
+    # the sidebar has more prose, but the article's block stands under a dated headline
+    text = page("Council passes budget", "19 NOV 2019", P1, P2,
+                *[f"Menu entry {i}" for i in range(12)], "About the magazine", S1, S2, S3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 19)
+    assert paragraphs(r) == ["Council passes budget", P1, P2]
+
+
+def test_first_paragraph_above_a_list_is_part_of_the_article() -> None:
+    # a long list (gallery, table of contents) between the first paragraph and the rest
+    contents = [f"* Chapter {i}" for i in range(12)]
+    text = page("Council passes budget", "19 NOV 2019", P1, *contents, P2, P3, P4)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 19)
+    assert r.title == "Council passes budget"
+    assert paragraphs(r) == ["Council passes budget", P1, P2, P3, P4]
+
+
+def test_prose_above_a_box_of_links_is_not_merged() -> None:
+    teasers = [f"Filler line {i}" for i in range(12)]
+    text = page(S1, "Related Stories", *teasers, "Council passes budget", "19 NOV 2019", P1, P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, P2, P3]
+
+
+def test_several_unlabelled_dates_around_headline_are_a_story_list() -> None:
+    stories = ["Mayor resigns", "12 November 2019", "Bridge opens downtown", "13 November 2019"]
+    r = parse_document(page(*stories, "Council passes budget", "14 November 2019", P1, P2, P3))
+    assert r == Rejected("missing_date", "no date header and no article date in the page text")
+    # a labelled date is still read
+    r = parse_document(page(*stories, "Council passes budget", "Published 14 November 2019", P1, P2))
+    assert isinstance(r, Parsed) and r.published_date == dt.date(2019, 11, 14)
+
+
+def test_two_unlabelled_dates_need_the_article_header() -> None:
+    # the date between headline and prose is the article's own, whatever stands above
+    r = parse_document(page("Mayor resigns", "12 November 2019", "Council passes budget",
+                            "13 November 2019", P1, P2, P3))
+    assert isinstance(r, Parsed) and r.published_date == dt.date(2019, 11, 13)
+    # two different dates above the headline: no way to tell which one is the article's
+    r = parse_document(page("12 November 2019", "Weather", "13 November 2019",
+                            "Council passes budget", P1, P2, P3))
+    assert r == Rejected("missing_date", "no date header and no article date in the page text")
