@@ -17,10 +17,13 @@ import threading
 from importlib.util import find_spec
 from pathlib import Path
 
-__all__ = ["detect_language", "model_language", "UNDETERMINED", "MIN_LETTERS", "MAX_CHARS"]
+__all__ = ["detect_language", "model_language", "UNDETERMINED", "MIN_LETTERS", "MIN_CONFIDENCE", "MAX_CHARS"]
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 MIN_LETTERS = 30      # fewer letters than this: too little to tell (1 in 20 such snippets is misread)
+MIN_CONFIDENCE = 0.9  # a verdict less sure than this (normalised probability) is 'und': on 3,000 Reuters
+                      # articles every non-English verdict (7 %: earnings tables, lists of names) scored
+                      # under 0.83, while plain German or French sentences score over 0.97
 MAX_CHARS = 1000      # only the start of a long text is read: the language of an article is
                       # settled long before, and py3langid's cost (a Python loop per byte) grows with it
 
@@ -35,7 +38,7 @@ def _get_identifier():
             if _identifier is None:
                 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return _identifier
 
 
@@ -51,15 +54,15 @@ def _letters(text: str, at_least: int) -> bool:
 
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the text's language (``'en'``, ``'de'``, ...), or ``'und'`` when it has
-    fewer than :data:`MIN_LETTERS` letters.  Long texts are judged on their first
+    fewer than :data:`MIN_LETTERS` letters or the verdict is less sure than :data:`MIN_CONFIDENCE`.  Long texts are judged on their first
     :data:`MAX_CHARS` characters (cut at a space)."""
     if not text or not _letters(text, MIN_LETTERS):
         return UNDETERMINED
     if len(text) > MAX_CHARS:
         cut = text.rfind(" ", MAX_CHARS // 2, MAX_CHARS)
         text = text[:cut if cut > 0 else MAX_CHARS]
-    lang, _score = _get_identifier().classify(text)
-    return lang or UNDETERMINED
+    lang, confidence = _get_identifier().classify(text)
+    return lang if lang and confidence >= MIN_CONFIDENCE else UNDETERMINED
 
 
 def model_language(nlp_or_model_name) -> str:
