@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -42,12 +43,30 @@ def _url(fs, path: str) -> str:
     return f"{protocol}://{path}"
 
 
+# A table name: what the steps create (lower-case identifiers). A file under the root whose name is not
+# one is ignored, so no name read from storage can change the meaning of a statement.
+_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
 def _tables(fs, base: str) -> dict[str, str]:
-    """table name -> path of its Parquet file."""
+    """table name -> path of its Parquet file (only names that are plain identifiers)."""
     if not fs.exists(f"{base}/tables"):
         return {}
-    return {Path(p).name[: -len(".parquet")]: p for p in fs.ls(f"{base}/tables", detail=False)
-            if p.endswith(".parquet")}
+    found = {Path(p).name[: -len(".parquet")]: p for p in fs.ls(f"{base}/tables", detail=False)
+             if p.endswith(".parquet")}
+    for name in [n for n in found if not _TABLE_NAME.fullmatch(n)]:
+        log.warning("lake: ignoring %r under %s: not a table name", found.pop(name), base)
+    return found
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, table: str, fs, path: str, batch_rows: int = 100_000) -> None:
+    """Stream a table to a Parquet file through Arrow (no path in SQL: COPY takes no parameters)."""
+    import pyarrow.parquet as pq
+
+    reader = con.cursor().sql(f'SELECT * FROM main."{table}"').to_arrow_reader(batch_rows)  # table: a checked identifier
+    with fs.open(path, "wb") as f, pq.ParquetWriter(f, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
 
 
 def _digest(con: duckdb.DuckDBPyConnection, table: str) -> tuple:
@@ -58,7 +77,7 @@ def _digest(con: duckdb.DuckDBPyConnection, table: str) -> tuple:
 def _main_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-        "AND NOT temporary").fetchall()]
+        "AND NOT temporary").fetchall() if _TABLE_NAME.fullmatch(t)]
 
 
 def _load(con: duckdb.DuckDBPyConnection, fs, tables: dict[str, str], ddl) -> None:
@@ -99,7 +118,7 @@ def session(root: str, ddl: list[str] = ()) -> Iterator[duckdb.DuckDBPyConnectio
                 continue
             final = f"{base}/tables/{table}.parquet"
             tmp = f"{base}/tables/.{table}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-            con.execute(f'COPY "{table}" TO \'{_url(fs, tmp)}\' (FORMAT parquet)')
+            _write_parquet(con, table, fs, tmp)
             fs.mv(tmp, final)  # a rename on a local disk: readers see the old file or the new one
         for table in set(before) - set(after):  # dropped by the step
             fs.rm(f"{base}/tables/{table}.parquet")

@@ -79,11 +79,65 @@ def check_model_installed(model: str) -> None:
             f"or set NEWSDAG_SPACY_MODEL)")
 
 
+def model_labels(model: str) -> frozenset[str] | None:
+    """The NER labels `model` knows, read from its package's meta.json (`labels.ner`) without loading
+    it; None when the package has no such file (then `check_labels` asks the loaded model)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec(model)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        meta = Path(location) / "meta.json"
+        try:
+            labels = json.loads(meta.read_text(encoding="utf-8")).get("labels", {}).get("ner")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if labels:
+            return frozenset(labels)
+    return None
+
+
+class UnknownLabels(ValueError):
+    """NEWSDAG_LABELS names labels the model does not predict."""
+
+
+def check_labels(model: str, labels: Iterable[str], known: Iterable[str] | None = None) -> None:
+    """Raise UnknownLabels (one line) when a wanted label is not one of the model's NER labels: a typo such
+    as PERSONS would otherwise publish zero mentions without a word."""
+    wanted = list(labels)
+    if not wanted:
+        raise UnknownLabels("NEWSDAG_LABELS is empty: name at least one NER label, e.g. PERSON,ORG,GPE,NORP")
+    if known is None:
+        known = model_labels(model)
+    if known is None:
+        known = load_ner(model).get_pipe("ner").labels
+    known = frozenset(known)
+    unknown = [label for label in wanted if label not in known]
+    if unknown:
+        raise UnknownLabels(f"NEWSDAG_LABELS: {', '.join(unknown)} {'is not a label' if len(unknown) == 1 else 'are not labels'} "
+                            f"of spaCy model '{model}' (its labels: {', '.join(sorted(known))})")
+
+
 def model_version(model: str) -> str:
     """`name==version` of the loaded model, for provenance and caching."""
     nlp = load_ner(model)
     return f"{nlp.meta.get('lang', 'xx')}_{nlp.meta['name']}=={nlp.meta['version']}"
 
+
+# NER reads long texts in pieces of at most this many characters, cut at paragraph, line, sentence or
+# word breaks (offsets stay article-relative). spaCy's memory grows with the text it holds at once: a
+# whole 1 MB article peaked at 3.7 GB; pieces of this size keep a worker well under 1 GB.
+NER_CHUNK_CHARS = 20_000
+# A task sent to a worker (one nlp.pipe batch) holds at most this many characters of text: spaCy's
+# peak memory grows with the characters of a batch (about 3 KB per character with en_core_web_sm), so
+# this bounds a worker's memory whatever the articles' sizes (~300 MB over the model's own).
+NER_TASK_CHARS = 100_000
 
 _BREAKS = [re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+")]
 
@@ -129,13 +183,21 @@ def _entities_of(pieces: list[tuple[str, tuple[str, int]]]) -> list[tuple[str, s
     return rows
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
+def _batches(items: Iterable, size: int, max_chars: int | None = None) -> Iterator[list]:
+    """Lists of at most `size` (text, context) pieces and, past the first piece, `max_chars` characters
+    (default NER_TASK_CHARS)."""
+    max_chars = max_chars or NER_TASK_CHARS
     batch: list = []
+    chars = 0
     for item in items:
+        if batch and chars + len(item[0]) > max_chars:
+            yield batch
+            batch, chars = [], 0
         batch.append(item)
+        chars += len(item[0])
         if len(batch) >= size:
             yield batch
-            batch = []
+            batch, chars = [], 0
     if batch:
         yield batch
 
@@ -153,12 +215,15 @@ def extract_entities(
 ) -> pd.DataFrame:
     """Run NER over (article_id, text) pairs; return one row per entity with a wanted label.
 
-    Texts longer than the pipeline's max_length are processed in chunks (offsets stay article-relative).
+    Texts longer than `max_length` (default NER_CHUNK_CHARS, at most the pipeline's max_length) are
+    processed in chunks (offsets stay article-relative); a task holds at most NER_TASK_CHARS characters.
     With n_process > 1, forked workers each run `nlp.pipe` over batches and send back only entity
     tuples: no Doc is serialised between processes, so the parent stays idle and every core does NER.
     """
     nlp = load_ner(model)
-    limit = max_length or nlp.max_length
+    labels = list(labels)
+    check_labels(model, labels, known=nlp.get_pipe("ner").labels)
+    limit = min(max_length or NER_CHUNK_CHARS, nlp.max_length)
     _WORKER.update(nlp=nlp, wanted=frozenset(labels), batch_size=batch_size)
 
     def pieces() -> Iterator[tuple[str, tuple[str, int]]]:

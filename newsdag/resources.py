@@ -27,6 +27,7 @@ class NewsdagResource(dg.ConfigurableResource):
     n_process: int = 1
     min_date: str = "1900-01-01"
     storage_root: str = ""
+    max_file_mb: float = 20.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> "NewsdagResource":
@@ -34,6 +35,7 @@ class NewsdagResource(dg.ConfigurableResource):
             raw_dir=str(s.raw_dir), db_path=str(s.db_path), spacy_model=s.spacy_model, labels=",".join(s.labels),
             storage_version=s.storage_version, aliases_path=str(s.aliases_path or ""), batch_size=s.batch_size,
             n_process=s.n_process, min_date=s.min_date.isoformat(), storage_root=s.storage_root or "",
+            max_file_mb=s.max_file_mb,
         )
 
     @property
@@ -43,7 +45,7 @@ class NewsdagResource(dg.ConfigurableResource):
             labels=tuple(x for x in self.labels.split(",") if x), storage_version=self.storage_version,
             aliases_path=Path(self.aliases_path) if self.aliases_path else None, batch_size=self.batch_size,
             n_process=self.n_process, min_date=dt.date.fromisoformat(self.min_date),
-            storage_root=self.storage_root or None,
+            storage_root=self.storage_root or None, max_file_mb=self.max_file_mb,
         )
 
     @contextlib.contextmanager

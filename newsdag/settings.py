@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from newsdag.reading import DEFAULT_MAX_FILE_MB, parse_max_file_mb
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_RAW_DIR = PACKAGE_DIR / "sample"
 DEFAULT_DB_PATH = Path("data") / "newsdag.duckdb"
@@ -37,17 +39,44 @@ class Settings:
     executor: str = "in_process"             # or "celery" (NEWSDAG_EXECUTOR)
     celery_broker: str = DEFAULT_BROKER
     celery_backend: str = DEFAULT_BROKER
+    # A raw file larger than this is quarantined as too_large without being read (NEWSDAG_MAX_FILE_MB).
+    max_file_mb: float = DEFAULT_MAX_FILE_MB
 
     @property
     def work_db_path(self) -> Path:
-        """The pipeline's own read-write database; analysts read the published `db_path`."""
-        return self.db_path.parent / ".newsdag" / f"{self.db_path.stem}.work.duckdb"
+        """The pipeline's own read-write database; analysts read the published `db_path`. Named after the
+        full file name, so `x.duckdb` and `x.db` never share one."""
+        return self.db_path.parent / ".newsdag" / f"{self.db_path.name}.work.duckdb"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return max(1, int(self.max_file_mb * (1 << 20)))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         """Read NEWSDAG_RAW_DIR, NEWSDAG_DB_PATH, NEWSDAG_SPACY_MODEL, NEWSDAG_LABELS, ... with defaults."""
         env = dict(os.environ if env is None else env)
         s = cls()
+
+        def number(name: str, default, kind=int):
+            value = env.get(name)
+            if not value:
+                return default
+            try:
+                n = kind(value)
+            except ValueError:
+                raise ValueError(f"{name}={value!r}: expected {'an integer' if kind is int else 'a number'}") from None
+            if n < 1:
+                raise ValueError(f"{name}={value!r}: expected at least 1")
+            return n
+
+        def date(name: str, default: dt.date) -> dt.date:
+            value = env.get(name)
+            try:
+                return dt.date.fromisoformat(value) if value else default
+            except ValueError:
+                raise ValueError(f"{name}={value!r}: expected a date YYYY-MM-DD") from None
+
         labels = tuple(x.strip().upper() for x in env.get("NEWSDAG_LABELS", "").split(",") if x.strip())
         return replace(
             s,
@@ -57,9 +86,10 @@ class Settings:
             labels=labels or s.labels,
             storage_version=env.get("NEWSDAG_STORAGE_VERSION") or s.storage_version,
             aliases_path=Path(env["NEWSDAG_ALIASES"]) if env.get("NEWSDAG_ALIASES") else None,
-            batch_size=int(env.get("NEWSDAG_BATCH_SIZE") or s.batch_size),
-            n_process=int(env.get("NEWSDAG_N_PROCESS") or s.n_process),
-            min_date=dt.date.fromisoformat(env["NEWSDAG_MIN_DATE"]) if env.get("NEWSDAG_MIN_DATE") else s.min_date,
+            batch_size=number("NEWSDAG_BATCH_SIZE", s.batch_size),
+            n_process=number("NEWSDAG_N_PROCESS", s.n_process),
+            min_date=date("NEWSDAG_MIN_DATE", s.min_date),
+            max_file_mb=parse_max_file_mb(env.get("NEWSDAG_MAX_FILE_MB")),
             storage_root=env.get("NEWSDAG_STORAGE_ROOT") or None,
             executor=(env.get("NEWSDAG_EXECUTOR") or s.executor).replace("-", "_"),
             celery_broker=env.get("NEWSDAG_CELERY_BROKER") or s.celery_broker,
@@ -68,6 +98,7 @@ class Settings:
 
     def checked(self) -> "Settings":
         """Validate the executor; the Celery executor keeps the state as Parquet (default root beside the db)."""
+        parse_max_file_mb(self.max_file_mb)
         if self.executor not in EXECUTORS:
             raise ValueError(f"NEWSDAG_EXECUTOR={self.executor!r}: expected one of {', '.join(EXECUTORS)}")
         if self.executor == "celery" and not self.storage_root:

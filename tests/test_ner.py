@@ -31,3 +31,39 @@ def test_labels_are_filtered():
     df = extract_entities([("a", "Joe Biden spoke in Washington about Chinese trade on Monday.")], MODEL, ["PERSON"])
     assert set(df["entity_label"]) == {"PERSON"}
     assert "Joe Biden" in set(df["entity_text"])
+
+
+def test_chunk_size_is_small_by_default():
+    from newsdag import ner
+
+    text = "Antony Blinken met Wang Yi in Beijing.\n\n" * 3000  # 120,000 characters
+    pieces = []
+    real = ner._entities_of
+
+    def spy(batch):
+        pieces.append(batch)
+        return real(batch)
+
+    ner._entities_of = spy
+    try:
+        df = extract_entities([("a1", text)], MODEL, ["PERSON"])
+    finally:
+        ner._entities_of = real
+    assert all(len(chunk) <= ner.NER_CHUNK_CHARS for batch in pieces for chunk, _ in batch)
+    assert all(sum(len(c) for c, _ in batch) <= ner.NER_TASK_CHARS for batch in pieces)
+    assert len(df) >= 3000
+    assert all(text[r.start_char:r.end_char] == r.entity_text for r in df.itertuples())
+
+
+def test_model_labels_come_from_meta_json_and_typos_are_errors():
+    import pytest
+
+    from newsdag.ner import UnknownLabels, check_labels, model_labels
+
+    assert {"PERSON", "ORG", "GPE", "NORP"} <= model_labels(MODEL)
+    check_labels(MODEL, ["PERSON", "ORG"])
+    with pytest.raises(UnknownLabels, match="PERSONS, ORGS are not labels") as err:
+        check_labels(MODEL, ["PERSONS", "ORGS"])
+    assert "\n" not in str(err.value)
+    with pytest.raises(UnknownLabels):
+        extract_entities([("a", "Joe Biden")], MODEL, ["PERSONS"])

@@ -105,3 +105,94 @@ def test_an_analyst_holding_the_file_open_does_not_block_a_run(built):
         extra.unlink(missing_ok=True)
         analyst.kill()
         analyst.wait()
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue #15: no operator input in SQL, stale WALs, damaged working databases, distinct working files
+
+def _work_db(path: Path) -> Path:
+    from newsdag.warehouse import create_sql
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        for table in TABLES:
+            con.execute(create_sql(table))
+        con.execute("INSERT INTO rejected_files VALUES ('a.txt', 'undecodable', 'NUL bytes', 'h')")
+        con.execute("INSERT INTO data_quality_results (check_name, passed) SELECT 'c' || range, true FROM range(70000)")
+    return path
+
+
+@pytest.mark.parametrize("name", ['a"b; DROP TABLE x; --.duckdb', "it's.duckdb", "with space.duckdb",
+                                  "naïve 日本.duckdb", "[x]*?.duckdb", "'; DETACH pub; --.duckdb"])
+def test_publish_with_hostile_names(tmp_path: Path, name: str):
+    from newsdag.warehouse import publish
+
+    work = _work_db(tmp_path / ".newsdag" / "w.work.duckdb")
+    out = publish(work, tmp_path / name, "v1.4.0")
+    with duckdb.connect(str(out), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM rejected_files").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM data_quality_results").fetchone() == (70000,)
+        assert {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()} \
+            == set(VIEWS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".newsdag", name])  # no tmp file, no WAL left
+    with duckdb.connect(str(work), read_only=True) as con:  # the working copy was not touched
+        assert con.execute("SELECT count(*) FROM rejected_files").fetchone() == (1,)
+
+
+def test_publish_refuses_a_file_that_is_not_duckdb(tmp_path: Path):
+    from newsdag.warehouse import publish
+
+    work = _work_db(tmp_path / ".newsdag" / "w.work.duckdb")
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("precious notes")
+    with pytest.raises(ValueError, match="not a DuckDB database"):
+        publish(work, notes, "v1.4.0")
+    assert notes.read_text() == "precious notes"
+
+
+def test_publish_moves_a_stale_wal_aside(tmp_path: Path, caplog):
+    from newsdag.warehouse import publish
+
+    work = _work_db(tmp_path / ".newsdag" / "w.work.duckdb")
+    db = tmp_path / "news.duckdb"
+    publish(work, db, "v1.4.0")
+    Path(f"{db}.wal").write_bytes(b"not the new file's log")
+    publish(work, db, "v1.4.0")
+    assert not Path(f"{db}.wal").exists() and list(tmp_path.glob("news.duckdb.wal.stale-*"))
+    assert "stale write-ahead log" in caplog.text
+    duckdb.connect(str(db), read_only=True).close()
+
+
+def test_damaged_working_database_is_rebuilt(tmp_path: Path, caplog):
+    from newsdag.warehouse import connect, publish
+
+    work = _work_db(tmp_path / ".newsdag" / "news.duckdb.work.duckdb")
+    publish(work, tmp_path / "news.duckdb", "v1.4.0")
+    with open(work, "r+b") as f:
+        f.truncate(3000)
+    con = connect(work)
+    try:
+        assert con.execute("SELECT count(*) FROM data_quality_results").fetchone() == (70000,)  # from the published file
+    finally:
+        con.close()
+    assert "could not be opened" in caplog.text and list(work.parent.glob("*.corrupt-*"))
+
+
+def test_work_db_is_named_after_the_full_file_name(tmp_path: Path):
+    from newsdag.settings import Settings
+
+    a, b = Settings(db_path=tmp_path / "x.duckdb"), Settings(db_path=tmp_path / "x.db")
+    assert a.work_db_path != b.work_db_path
+    assert a.work_db_path == tmp_path / ".newsdag" / "x.duckdb.work.duckdb"
+
+
+def test_lake_writes_parquet_without_paths_in_sql(tmp_path: Path):
+    from newsdag import lake
+
+    root = str(tmp_path / "it's \"a\" lake; DROP TABLE t; --")
+    ddl = ["CREATE TABLE IF NOT EXISTS t (a VARCHAR PRIMARY KEY, d DATE)"]
+    with lake.session(root, ddl) as con:
+        con.execute("INSERT INTO t VALUES ('x', DATE '2021-01-01')")
+    (Path(root) / "tables" / "bad name; DROP.parquet").write_bytes(b"ignored")
+    with lake.session(root, ddl) as con:
+        assert con.execute("SELECT * FROM t").fetchall() == [("x", __import__("datetime").date(2021, 1, 1))]
