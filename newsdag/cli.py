@@ -55,11 +55,30 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _preflight(s: Settings) -> None:
+    """Everything that can be checked before a run starts, each a one-line error; nothing is written
+    (a bad setting leaves the analysts' file as it was)."""
     if not s.raw_dir.is_dir():
         raise CliError(f"raw directory not found: {s.raw_dir}")
-    from newsdag.ner import check_model_installed
+    try:
+        with os.scandir(s.raw_dir):
+            pass
+    except OSError as exc:
+        raise CliError(f"raw directory {s.raw_dir} cannot be read: {exc.strerror or exc}") from None
+    from newsdag import warehouse
+    from newsdag.ner import check_labels, check_model_installed
 
     check_model_installed(s.spacy_model)  # raises ModelNotInstalled with a clear message (without loading it)
+    check_labels(s.spacy_model, s.labels)  # from the package's meta.json, without loading the model
+    try:
+        warehouse.check_publish_target(s.db_path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if s.db_path.is_relative_to(s.raw_dir):
+        log.info("the warehouse %s is inside the raw directory: its own files (the published file, its "
+                 "temporary copies and WAL, .newsdag/) are not read as raw input", s.db_path)
+    warehouse.recover_stale_wal(s.db_path)  # moved aside, with a log line, when it does not match the file
+    if not s.storage_root:
+        warehouse.connect(s.work_db_path).close()  # a damaged working database is rebuilt here (logged)
 
 
 def _failure_message(result) -> str:
@@ -258,7 +277,7 @@ def print_summary(s: Settings, top: int, out=None, result: BuildResult | None = 
     out = out or sys.stdout
     import pandas as pd
 
-    from newsdag import pipeline, warehouse
+    from newsdag import language, pipeline, warehouse
 
     with warehouse.session(s.db_path, read_only=True) as con:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
@@ -270,11 +289,17 @@ def print_summary(s: Settings, top: int, out=None, result: BuildResult | None = 
         if result is not None and result.days:
             shown = result.days[0] + (f" .. {result.days[-1]}" if len(result.days) > 1 else "")
             print(f"  days built {len(result.days):>8}  ({shown})", file=out)
-        print(f"  files      {articles + rejected:>8}", file=out)
+        print(f"  inputs     {articles + rejected:>8}  (files and web-archive records)", file=out)
         print(f"  accepted   {articles:>8}", file=out)
         print(f"  rejected   {rejected:>8}", file=out)
         for reason, n in con.execute("SELECT reason, count(*) FROM rejected_files GROUP BY 1 ORDER BY 2 DESC, 1").fetchall():
             print(f"    {reason:<24}{n:>6}", file=out)
+        languages = con.execute("SELECT language, count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+        if languages:
+            model_language = language.model_language(s.spacy_model)
+            print(f"  languages  {', '.join(f'{lang} {n}' for lang, n in languages[:8])}"
+                  + (", ..." if len(languages) > 8 else "")
+                  + f"  (NER reads '{model_language}' and 'und' only)", file=out)
         print(f"  duplicates {one('SELECT count(*) FROM article_duplicates'):>8}", file=out)
         print(f"  mentions   {one('SELECT count(*) FROM entity_mentions'):>8}"
               f"  ({one('SELECT count(DISTINCT actor) FROM entity_mentions')} actors, "

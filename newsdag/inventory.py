@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsdag import cleaning, reading, warehouse
+from newsdag import cleaning, pipeline, reading, warehouse
 from newsdag.settings import Settings
 
 
@@ -40,6 +40,7 @@ def _published_files(db_path: Path) -> dict[str, tuple[str, dt.date | None]]:
 def changes_since_publish(settings: Settings) -> Changes:
     """New, changed and vanished raw files relative to the published warehouse, and the days they touch."""
     published = _published_files(settings.db_path)
+    rules = pipeline.ParseRules(frozenset(), *pipeline.date_bounds(settings))  # the day is all we need
     seen: set[str] = set()
     new, changed, days = [], [], set()
     for raw in reading.iter_raw_files(settings.raw_dir):
@@ -51,7 +52,8 @@ def changes_since_publish(settings: Settings) -> Changes:
         if before is not None and before[1] is not None:
             days.add(before[1])
         if raw.text is not None:
-            parsed = cleaning.parse_document(raw.text)
+            item = pipeline.RawInput(raw.text, raw.source_format, raw.url, raw.fetched_date)
+            parsed = pipeline.parse_input(item, rules).result
             if isinstance(parsed, cleaning.Parsed):
                 days.add(parsed.published_date)
     vanished = sorted(set(published) - seen)

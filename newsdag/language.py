@@ -17,7 +17,7 @@ import threading
 from importlib.util import find_spec
 from pathlib import Path
 
-__all__ = ["detect_language", "model_language", "UNDETERMINED", "MIN_LETTERS", "MIN_CONFIDENCE", "MAX_CHARS"]
+__all__ = ["detect_language", "model_language", "preload", "UNDETERMINED", "MIN_LETTERS", "MIN_CONFIDENCE", "MAX_CHARS"]
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 MIN_LETTERS = 30      # fewer letters than this: too little to tell (1 in 20 such snippets is misread)
@@ -40,6 +40,11 @@ def _get_identifier():
 
                 _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return _identifier
+
+
+def preload() -> None:
+    """Load the identifier now (~1 s), e.g. in a parent process before it forks workers that share it."""
+    _get_identifier()
 
 
 def _letters(text: str, at_least: int) -> bool:

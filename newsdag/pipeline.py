@@ -13,13 +13,14 @@ import hashlib
 import importlib.metadata
 import logging
 import re
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from newsdag import actors, cleaning, dedup, lake, ner, parallel, reading, warehouse
+from newsdag import actors, cleaning, dedup, lake, language, ner, parallel, reading, warehouse, webpage
 from newsdag.settings import Settings
 from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, session, transaction
 
@@ -73,13 +74,41 @@ RAW_FILES_DDL = ("CREATE TABLE IF NOT EXISTS raw_files (source_path VARCHAR, con
                  "text VARCHAR, error VARCHAR, reason VARCHAR, source_format VARCHAR, url VARCHAR, fetched_date DATE)")
 
 
+# Bump when a table of the working database changes its columns: every table derived from the raw files
+# is then dropped and rebuilt (the data-quality history is kept).
+WORK_SCHEMA_VERSION = "2"
+DERIVED_TABLES = ("raw_files", "articles", "rejected_files", "article_duplicates", "dedup_signatures", "day_inputs",
+                  "day_builds", "ner_cache_keys", "ner_cache", "ner_canonical", "entities", "entity_mentions",
+                  "actor_mentions_daily")
+
+
+def ensure_current_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the derived tables of a working database written by an older version (they are rebuilt)."""
+    found = state_get(con, "work_schema")
+    if found == WORK_SCHEMA_VERSION:
+        return
+    existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                                           "AND database_name = current_database()").fetchall()}
+    stale = [t for t in DERIVED_TABLES if t in existing]
+    with transaction(con):
+        for table in stale:  # names from the constant above, never from input
+            con.execute(f"DROP TABLE {table}")
+        state_set(con, "work_schema", WORK_SCHEMA_VERSION)
+        mark_changed(con)
+    if stale:
+        log.warning("working database had schema %s (this version writes %s): rebuilding its %d derived tables "
+                    "from the raw files; the data-quality history is kept", found or "1", WORK_SCHEMA_VERSION,
+                    len(stale))
+
+
 def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     """Inventory every raw file by content hash; only new, changed and vanished files touch the table."""
+    ensure_current_schema(con)
     paths = reading.scan_raw_files(settings.raw_dir)
     log.info("raw files: reading %d files under %s", len(paths), settings.raw_dir)
     rows = []
     for i, (rel, path) in enumerate(paths, 1):
-        rows.append(reading.read_raw_file(path, settings.raw_dir, rel))
+        rows.extend(reading.read_entries(path, settings.raw_dir, rel, max_bytes=settings.max_file_bytes))
         if i % 5000 == 0:
             log.info("raw files: read %d/%d", i, len(paths))
     frame = pd.DataFrame(
@@ -116,46 +145,114 @@ def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     return stats
 
 
-def _parse_and_count(text: str, recurring_lines) -> tuple:
-    """(cleaning.parse_document's result, the body's word count): both done where the file is parsed."""
-    result = cleaning.parse_document(text, recurring_lines=recurring_lines)
-    return result, 0 if isinstance(result, cleaning.Rejected) else len(_WORD.findall(result.body))
+@dataclass(frozen=True)
+class RawInput:
+    """What the parse workers need of one decoded raw file or WARC record."""
+    text: str
+    source_format: str           # 'text', 'html' or 'warc'
+    url: str | None
+    fetched_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class ParseRules:
+    """What decides a raw input's parse besides its bytes: corpus-wide boilerplate and the date bounds."""
+    recurring_lines: frozenset[str]            # short lines recurring across the plain-text files
+    min_date: dt.date
+    max_date: dt.date
+
+    def key(self) -> str:
+        return hashlib.sha256("\0".join(["\n".join(sorted(self.recurring_lines)), str(self.min_date),
+                                          str(self.max_date)]).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParseOutcome:
+    """One raw input parsed: an article (with its word count and language) or a quarantine reason."""
+    result: cleaning.Parsed | cleaning.Rejected
+    words: int = 0
+    language: str | None = None
+
+
+def date_bounds(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The oldest (NEWSDAG_MIN_DATE) and newest (tomorrow, UTC: no time zone is in the future) plausible
+    publication date; the parse step quarantines dates outside them and the ERROR check re-checks them."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    return settings.min_date, today + dt.timedelta(days=1)
+
+
+def parse_input(item: RawInput, rules: ParseRules) -> ParseOutcome:
+    """Parse one decoded input by its format, quarantine implausible dates, count words, detect the language."""
+    if item.source_format in ("html", "warc"):
+        result = webpage.extract_page(item.text, url=item.url, fetched=item.fetched_date)
+    else:
+        result = cleaning.parse_document(item.text, recurring_lines=rules.recurring_lines)
+    if isinstance(result, cleaning.Rejected):
+        return ParseOutcome(result)
+    if not rules.min_date <= result.published_date <= rules.max_date:
+        bound = (f"before NEWSDAG_MIN_DATE ({rules.min_date})" if result.published_date < rules.min_date
+                 else f"after tomorrow ({rules.max_date})")
+        return ParseOutcome(cleaning.Rejected(
+            "implausible_date", f"publication date {result.published_date} ({result.date_source}) is {bound}"))
+    return ParseOutcome(result, len(_WORD.findall(result.body)), language.detect_language(result.body))
+
+
+# An HTML page costs about this many plain-text files to parse (trafilatura and htmldate): parsing runs in
+# forked workers from PARALLEL_MIN_FILES plain-text files' worth of work on.
+HTML_PARSE_WEIGHT = 40
+
+
+def parse_rules(settings: Settings, raw: pd.DataFrame) -> ParseRules:
+    """The corpus-wide rules of this run's parse, from every decoded raw input."""
+    is_text = raw["source_format"].fillna("text").eq("text") & raw["text"].notna()
+    recurring = cleaning.find_recurring_lines(t for t in raw.loc[is_text, "text"])
+    return ParseRules(recurring, *date_bounds(settings))
 
 
 def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
-    """Parse and clean decoded files into `articles`; quarantine the rest in `rejected_files`.
+    """Parse and clean decoded inputs into `articles`; quarantine the rest in `rejected_files`.
 
-    A file is parsed again only when its content changed or the corpus-wide boilerplate lines did.
+    An input is parsed again only when its content changed or the corpus-wide rules (boilerplate
+    lines, date bounds) did.
     """
     con.execute(RAW_FILES_DDL)
     con.execute(create_sql("articles", replace=False))
     con.execute(create_sql("rejected_files", replace=False))
-    raw = con.execute("SELECT source_path, content_hash, text, error, reason FROM raw_files ORDER BY source_path").df()
-    recurring = cleaning.find_recurring_lines(t for t in raw["text"] if isinstance(t, str))
-    recurring_key = hashlib.sha256("\n".join(sorted(recurring)).encode("utf-8")).hexdigest()
-    same_rules = state_get(con, "recurring_lines") == recurring_key
+    raw = con.execute("SELECT source_path, content_hash, text, error, reason, source_format, url, fetched_date "
+                      "FROM raw_files ORDER BY source_path").fetchdf()
+    rules = parse_rules(settings, raw)
+    rules_key = rules.key()
+    same_rules = state_get(con, "parse_rules") == rules_key
     done = con.execute(
         "SELECT source_path, content_hash FROM articles UNION ALL SELECT source_path, content_hash FROM rejected_files"
     ).df() if same_rules else pd.DataFrame({"source_path": [], "content_hash": []})
     done_keys = set(zip(done["source_path"], done["content_hash"]))
-    todo = raw[[k not in done_keys for k in zip(raw["source_path"], raw["content_hash"])]]
+    todo = raw[np.array([k not in done_keys for k in zip(raw["source_path"], raw["content_hash"])], dtype=bool)]
     stale = sorted(set(done["source_path"]) - set(raw["source_path"]))  # files that vanished
-    log.info("cleaning: %d files, %d to parse (%d recurring boilerplate lines%s)", len(raw), len(todo), len(recurring),
-             "" if same_rules else ", changed since the last run")
+    log.info("cleaning: %d inputs, %d to parse (%d recurring boilerplate lines%s)", len(raw), len(todo),
+             len(rules.recurring_lines),
+             "" if same_rules else ", rules changed since the last run")
     accepted, rejected = [], []
-    texts = [t for t in todo["text"] if isinstance(t, str)]
-    parsed = iter(parallel.map_ordered(functools.partial(_parse_and_count, recurring_lines=recurring), texts,
-                                       settings.n_process, PARALLEL_MIN_FILES))
+    items = [RawInput(r.text, r.source_format or "text", r.url, _as_date(r.fetched_date))
+             for r in todo.itertuples(index=False) if isinstance(r.text, str)]
+    work = sum(HTML_PARSE_WEIGHT if i.source_format != "text" else 1 for i in items)
+    if items:
+        language.preload()  # before forking: the workers share the loaded model
+    parsed = iter(parallel.map_ordered(functools.partial(parse_input, rules=rules), items,
+                                       settings.n_process if work >= PARALLEL_MIN_FILES else 1, 2))
     for row in todo.itertuples(index=False):
         if not isinstance(row.text, str):
             rejected.append((row.source_path, row.reason or "unreadable", row.error, row.content_hash))
             continue
-        result, words = next(parsed)
+        outcome = next(parsed)
+        result = outcome.result
         if isinstance(result, cleaning.Rejected):
             rejected.append((row.source_path, result.reason, result.detail, row.content_hash))
             continue
+        url = result.url or row.url
         accepted.append((article_id_for(row.source_path), row.source_path, result.published_date, result.date_source,
-                         result.title, result.body, words, row.content_hash))
+                         result.title, result.body, outcome.words, row.content_hash, url, webpage.site_of(url),
+                         outcome.language, row.source_format or "text"))
     new_articles = pd.DataFrame(accepted, columns=list(TABLES["articles"]["columns"]))  # noqa: F841
     new_rejected = pd.DataFrame(rejected, columns=list(TABLES["rejected_files"]["columns"]))  # noqa: F841
     gone = pd.DataFrame({"source_path": pd.Series(stale + todo["source_path"].tolist(), dtype=object)})  # noqa: F841
@@ -167,13 +264,20 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
                 else:
                     con.execute(f"DELETE FROM {table}")
                 con.execute(f"INSERT INTO {table} ({column_list(table)}) SELECT {column_list(table)} FROM {frame_name}")
-            state_set(con, "recurring_lines", recurring_key)
+            state_set(con, "parse_rules", rules_key)
             mark_changed(con)
     counts = con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM rejected_files)").fetchone()
     by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected_files GROUP BY 1 ORDER BY 1").fetchall())
-    log.info("cleaning: %d articles, %d files rejected %s (%d parsed this run)", counts[0], counts[1], by_reason,
+    by_language = dict(con.execute("SELECT language, count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
+    log.info("cleaning: %d articles, %d inputs rejected %s (%d parsed this run)", counts[0], counts[1], by_reason,
              len(todo))
-    return {"articles": counts[0], "rejected": counts[1], "rejected_by_reason": by_reason, "parsed": len(todo)}
+    return {"articles": counts[0], "rejected": counts[1], "rejected_by_reason": by_reason, "parsed": len(todo),
+            "articles_by_language": by_language}
+
+
+def _as_date(value) -> dt.date | None:
+    """A DATE column's value from a DataFrame (NaT/None -> None)."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 SIGNATURES_DDL = "CREATE TABLE IF NOT EXISTS dedup_signatures (signature_key VARCHAR PRIMARY KEY, signature BLOB)"
@@ -274,6 +378,21 @@ def stale_days(con: duckdb.DuckDBPyConnection, tables=PARTITIONED_TABLES) -> lis
     ).fetchall()]
 
 
+PUBLISHED_PER_DAY_TABLES = ("entity_mentions", "actor_mentions_daily")
+
+
+def days_built_from_other_inputs(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """Days whose published per-day tables hold rows built from other articles than the day's current ones
+    (articles added, edited, deleted or re-dated since): publishing them would show counts that disagree
+    with the articles. Days never built are not among them: they simply have no mentions yet."""
+    for ddl in DAY_DDL:
+        con.execute(ddl)
+    return [d for (d,) in con.execute(
+        "SELECT DISTINCT b.day FROM day_builds b LEFT JOIN day_inputs i USING (day) "
+        "WHERE b.table_name IN (SELECT unnest(?::VARCHAR[])) AND b.digest <> coalesce(i.digest, 'empty') ORDER BY 1",
+        [list(PUBLISHED_PER_DAY_TABLES)]).fetchall()]
+
+
 def _record_builds(con: duckdb.DuckDBPyConnection, table: str, run_days: pd.DataFrame) -> None:
     """Inside the step's transaction: `table` now holds these days as built from their current inputs."""
     con.execute("DELETE FROM day_builds WHERE table_name = ? AND day IN (SELECT day FROM run_days)", [table])
@@ -312,7 +431,8 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection, days: Ite
     con.execute(
         "CREATE OR REPLACE TABLE ner_canonical AS SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
         "false AS cached FROM articles a WHERE a.published_date IN (SELECT day FROM run_days) "
-        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates)")
+        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates) AND a.language IN (?, ?)",
+        [language.model_language(settings.spacy_model), language.UNDETERMINED])
     con.execute("UPDATE ner_canonical c SET cached = true FROM ner_cache_keys k "
                 "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", key)
     total, todo = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
