@@ -53,12 +53,19 @@ def publish_after_distributed_run(publish_job) -> dg.SensorDefinition:
 
 
 def _stale_after_last_publish(instance: dg.DagsterInstance) -> tuple[str | None, list[str]]:
-    """(run id, days) that the last publish reported as not rebuilt from their current articles
-    (e.g. a day whose canonical article became a duplicate of a late arrival)."""
-    event = instance.get_latest_materialization_event(dg.AssetKey("warehouse_file"))
-    if event is None or event.asset_materialization is None:
+    """(run id, days) that the last publish reported as not rebuilt from their current articles: in its
+    materialization (days it published without mentions yet), or in the observation it logs when it
+    refuses to publish inconsistent tables (e.g. a day whose canonical article became a duplicate of a
+    late arrival on another day)."""
+    key = dg.AssetKey("warehouse_file")
+    events = [r.event_log_entry for r in instance.fetch_observations(key, limit=1).records]
+    latest = instance.get_latest_materialization_event(key)
+    events += [latest] if latest is not None else []
+    if not events:
         return None, []
-    stale = event.asset_materialization.metadata.get("stale_days")
+    event = max(events, key=lambda e: e.timestamp)
+    metadata = (event.asset_materialization or event.asset_observation).metadata
+    stale = metadata.get("stale_days")
     return event.run_id, list(getattr(stale, "value", None) or [])
 
 

@@ -7,11 +7,13 @@ import dagster as dg
 
 from assets.metadata import table_metadata
 from assets.partitions import publication_day, register_days
+from assets.pools import POOL
+from checks import evaluate, names
+from checks.suites import CHECKS_BY_NAME
 from newsdag import charts, ner, pipeline, quality, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
-POOL = "duckdb_writer"  # one slot (dagster.yaml): DuckDB allows one writer at a time
 ENTITIES_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("article_id", "string"), dg.TableColumn("published_date", "date"),
     dg.TableColumn("entity_text", "string"),
@@ -32,9 +34,9 @@ RAW_FILES_SCHEMA = dg.TableSchema(columns=[
     pool=POOL,
     specs=[
         dg.AssetSpec("raw_files", group_name=GROUP, kinds={"duckdb", "python"},
-                     description="Every file under the raw directory, hashed and decoded (UTF-8, then cp1252)."),
+                     description="Every file under the raw directory (and every record of its web archives), hashed and decoded."),
         dg.AssetSpec("articles", deps=["raw_files"], group_name=GROUP, kinds={"duckdb", "pandas"},
-                     description="One row per accepted raw file: date, title and body with page chrome removed."),
+                     description="One row per accepted raw file or WARC record: date, title, body without the page around it, URL, site, language."),
         dg.AssetSpec("rejected_files", deps=["raw_files"], group_name=GROUP, kinds={"duckdb", "pandas"},
                      description="Quarantine: every raw file that did not become an article, with a reason."),
         dg.AssetSpec("article_duplicates", deps=["articles"], group_name=GROUP, kinds={"duckdb", "pandas"},
@@ -63,7 +65,8 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
     yield dg.MaterializeResult(asset_key="raw_files", metadata={
         "dagster/row_count": files["files"], "dagster/column_schema": RAW_FILES_SCHEMA, **files})
     yield dg.MaterializeResult(asset_key="articles", metadata={
-        **table_metadata("articles", cleaned["articles"]), "build_seconds": cleaned["build_seconds"]})
+        **table_metadata("articles", cleaned["articles"]), "build_seconds": cleaned["build_seconds"],
+        **{f"language_{k}": int(v) for k, v in cleaned["articles_by_language"].items()}})
     yield dg.MaterializeResult(asset_key="rejected_files", metadata={
         **table_metadata("rejected_files", cleaned["rejected"]),
         **{f"rejected_{k}": int(v) for k, v in cleaned["rejected_by_reason"].items()}})
@@ -153,21 +156,28 @@ def top_actors_markdown(top, days: int = 14) -> str:
 
 
 @dg.asset(pool=POOL, deps=["articles", "rejected_files", "article_duplicates", entity_mentions, actor_mentions_daily],
-          group_name=GROUP, kinds={"duckdb"})
-def warehouse_file(newsdag: NewsdagResource) -> dg.MaterializeResult:
-    """The analysts' DuckDB file, published atomically once every ERROR data-quality check has passed."""
+          group_name=GROUP, kinds={"duckdb"},
+          check_specs=[evaluate.spec(CHECKS_BY_NAME[names.TABLES_CONSISTENT])])
+def warehouse_file(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
+    """The analysts' DuckDB file, published atomically once the tables agree and every ERROR check has passed."""
     s = newsdag.settings
     with newsdag.work_db() as con:
+        consistent = evaluate.evaluate_checks([CHECKS_BY_NAME[names.TABLES_CONSISTENT]], con, s, context.run.run_id)
         failing = quality.failing_error_checks(con, [d.isoformat() for d in pipeline.known_days(con)])
+    yield from consistent.results()
     if failing:
-        names = ", ".join(f"{name}{f' on {where}' if where else ''} ({rows} failing)" for name, rows, where in failing)
-        hint = ("; once fixed, rebuild those days (a backfill of them, or newsdag materialize --from DAY --to DAY)"
-                if any(where for *_, where in failing) else "")
-        raise dg.Failure(description=f"blocking data-quality check failed: {names}; the warehouse was not published"
+        names_ = ", ".join(f"{name}{f' on {where}' if where else ''} ({rows} failing)" for name, rows, where in failing)
+        days = consistent.days_to_rebuild() or sorted({where for *_, where in failing if where})
+        hint = (f"; rebuild {', '.join(days[:10])}{' ...' if len(days) > 10 else ''} (a backfill of those days, or "
+                "newsdag materialize, which rebuilds every stale day)" if days else "")
+        # the sensor follows up on these days (see assets/automation.py)
+        context.log_event(dg.AssetObservation(asset_key="warehouse_file", metadata={
+            "stale_days": dg.MetadataValue.json(days), "published": False}))
+        raise dg.Failure(description=f"blocking data-quality check failed: {names_}; the warehouse was not published"
                                      + hint, allow_retries=False)
     path, stale = pipeline.publish(s)
     tables = warehouse.published_tables(path)
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         # days whose counts were not rebuilt from their current articles (the sensor requests them)
         "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale]),
         "path": dg.MetadataValue.path(str(path.resolve())),

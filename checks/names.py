@@ -4,6 +4,7 @@
 FILES_DECODE = "files_decode"
 DATE_HEADERS_WELL_FORMED = "date_headers_well_formed"
 BODIES_NOT_EMPTY = "bodies_not_empty"
+ARTICLES_IN_MODEL_LANGUAGE = "articles_in_model_language"
 
 # On the published tables (ERROR: a failure stops the warehouse from being published)
 ARTICLES_DATES_VALID = "articles_dates_valid"
@@ -13,3 +14,4 @@ RAW_FILES_ACCOUNTED_FOR = "raw_files_accounted_for"
 ACTORS_NOT_BLANK = "actors_not_blank"
 NO_MENTIONS_FROM_DUPLICATES = "no_mentions_from_duplicates"
 DAILY_COUNTS_ADD_UP = "daily_counts_add_up"
+TABLES_CONSISTENT = "tables_consistent"

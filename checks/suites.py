@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from checks import names
-from newsdag import quality
+from newsdag import language, pipeline, quality
 from newsdag.settings import Settings
 
 
@@ -30,8 +30,13 @@ class CheckDef:
 
 
 def _date_bounds(settings: Settings) -> tuple[dt.date, dt.date]:
-    """Oldest allowed date (configurable) and the newest: tomorrow in UTC, so no time zone is in the future."""
-    return settings.min_date, dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)
+    """The plausible publication dates (the parse step already quarantines the others: this is the backstop)."""
+    return pipeline.date_bounds(settings)
+
+
+def _ner_languages(settings: Settings) -> list[str]:
+    """Languages whose articles go to NER: the model's, and 'und' (too short to tell)."""
+    return [language.model_language(settings.spacy_model), language.UNDETERMINED]
 
 
 RAW_FILES_SUITE = [
@@ -74,6 +79,11 @@ ARTICLES_SUITE = [
              quality.articles_profile,
              lambda gx, s: [gx.expectations.ExpectColumnValuesToBeUnique(column="article_id")],
              "source_path"),
+    CheckDef(names.ARTICLES_IN_MODEL_LANGUAGE, "articles", False,
+             "Every article is in the spaCy model's language (others stay articles but get no mentions).",
+             quality.articles_profile,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeInSet(column="language", value_set=_ner_languages(s))],
+             "source_path"),
 ]
 
 ENTITY_MENTIONS_SUITE = [
@@ -97,8 +107,19 @@ ACTOR_MENTIONS_DAILY_SUITE = [
              "key", per_day=True),
 ]
 
+PUBLISH_SUITE = [
+    CheckDef(names.TABLES_CONSISTENT, "warehouse_file", True,
+             "The tables agree: no mention of a missing, duplicate or re-dated article; every day's mentions and "
+             "counts built from its current articles; daily counts equal a recount (all days; the publish step "
+             "evaluates it right before it publishes).",
+             quality.inconsistencies,
+             lambda gx, s: [gx.expectations.ExpectColumnValuesToBeInSet(column="consistent", value_set=[True])],
+             "key"),
+]
+
 ALL_CHECKS: list[CheckDef] = (
     RAW_FILES_SUITE + REJECTED_FILES_SUITE + ARTICLES_SUITE + ENTITY_MENTIONS_SUITE + ACTOR_MENTIONS_DAILY_SUITE
+    + PUBLISH_SUITE
 )
 
 CHECKS_BY_NAME: dict[str, CheckDef] = {c.name: c for c in ALL_CHECKS}
@@ -109,5 +130,6 @@ CHECKS_BY_STEP: dict[str, list[CheckDef]] = {
     "ingest": RAW_FILES_SUITE + ARTICLES_SUITE + REJECTED_FILES_SUITE,
     "entity_mentions": ENTITY_MENTIONS_SUITE,
     "actor_mentions_daily": ACTOR_MENTIONS_DAILY_SUITE,
+    "warehouse_file": PUBLISH_SUITE,
 }
 assert sorted(c.name for checks in CHECKS_BY_STEP.values() for c in checks) == sorted(CHECKS_BY_NAME)

@@ -17,8 +17,9 @@ from newsdag.cleaning import header_value
 from newsdag.warehouse import TABLES, column_list, create_sql, table_exists
 
 def raw_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per raw file: whether it decoded and its header date token (None when it has no header)."""
-    frame = con.execute("SELECT source_path, error IS NULL AS decoded, text FROM raw_files ORDER BY source_path").df()
+    """One row per raw input: whether its bytes decoded as text and its header date token (None when it has none)."""
+    frame = con.execute("SELECT source_path, reason IS DISTINCT FROM 'undecodable' AS decoded, text FROM raw_files "
+                        "ORDER BY source_path").df()
     frame["header_date"] = [header_value(t) if isinstance(t, str) else None for t in frame.pop("text")]
     return frame
 
@@ -38,11 +39,12 @@ def body_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def articles_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Article ids, dates and body lengths."""
+    """Article ids, dates, body lengths and languages."""
     rows = con.execute(
-        "SELECT article_id, source_path, published_date, length(trim(body)) AS body_chars FROM articles ORDER BY 2"
+        "SELECT article_id, source_path, published_date, length(trim(body)) AS body_chars, language FROM articles "
+        "ORDER BY 2"
     ).fetchall()  # python dates: any year fits, unlike nanosecond timestamps
-    return pd.DataFrame(rows, columns=["article_id", "source_path", "published_date", "body_chars"])
+    return pd.DataFrame(rows, columns=["article_id", "source_path", "published_date", "body_chars", "language"])
 
 
 def accounting(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -96,6 +98,38 @@ def daily_reconciliation(con: duckdb.DuckDBPyConnection, days=None) -> pd.DataFr
         ORDER BY 1, coalesce(d.actor_type, r.actor_type)
         """, params_m + params_d
     ).df()
+
+
+def inconsistencies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every way the tables disagree with each other (no rows when they are consistent), one row each:
+    `kind` and `key` (an article id, a day, or a 'day actor' key), with `consistent` false.
+
+    - a mention whose article is missing, is a non-canonical duplicate, or is dated another day;
+    - a day whose mentions or counts were built from other articles than its current ones;
+    - daily counts that differ from a recount of entity_mentions.
+    """
+    from newsdag import pipeline  # (pipeline does not import this module)
+
+    for table in ("articles", "article_duplicates", "entity_mentions", "actor_mentions_daily"):  # an empty build
+        con.execute(create_sql(table, replace=False))
+    rows = con.execute(
+        """
+        SELECT CASE WHEN a.article_id IS NULL THEN 'mention_of_missing_article'
+                    WHEN d.article_id IS NOT NULL THEN 'mention_of_duplicate_article'
+                    ELSE 'mention_dated_another_day' END, m.article_id
+        FROM (SELECT DISTINCT article_id, published_date FROM entity_mentions) m
+        LEFT JOIN articles a USING (article_id) LEFT JOIN article_duplicates d USING (article_id)
+        WHERE a.article_id IS NULL OR d.article_id IS NOT NULL OR a.published_date <> m.published_date
+        ORDER BY 1, 2
+        """).fetchall()
+    rows += [("day_built_from_other_articles", day.isoformat()) for day in pipeline.days_built_from_other_inputs(con)]
+    recount = daily_reconciliation(con)
+    differs = recount[(recount["mentions"] != recount["recounted_mentions"])
+                      | (recount["articles"] != recount["recounted_articles"])]
+    rows += [("daily_count_differs_from_recount", key) for key in differs["key"]]
+    return pd.DataFrame({"kind": pd.Series([k for k, _ in rows], dtype=object),
+                         "key": pd.Series([v for _, v in rows], dtype=object),
+                         "consistent": pd.Series([False] * len(rows), dtype=bool)})
 
 
 DQ_COLUMNS = list(TABLES["data_quality_results"]["columns"])

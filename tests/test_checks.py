@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -54,7 +55,8 @@ def test_every_check_passes_on_the_clean_sample(work, built):
 
 
 BREAKAGES = {
-    names.FILES_DECODE: ("UPDATE raw_files SET text = NULL, error = 'NUL bytes' WHERE source_path LIKE '003%'", 1),
+    names.FILES_DECODE: ("UPDATE raw_files SET text = NULL, error = 'NUL bytes', reason = 'undecodable' "
+                         "WHERE source_path LIKE '003%'", 1),
     names.DATE_HEADERS_WELL_FORMED: (
         "UPDATE raw_files SET text = replace(text, '2021-07-28', '2021-02-30') WHERE source_path LIKE '00%'", 2),
     names.BODIES_NOT_EMPTY: ("INSERT INTO rejected_files VALUES ('x.txt', 'empty_body', 'empty', 'h')", 1),
@@ -67,6 +69,13 @@ BREAKAGES = {
         "INSERT INTO entity_mentions SELECT d.article_id, DATE '2021-07-28', 'Taliban', 'organization', 'Taliban', 'ORG', 0, 7 "
         "FROM article_duplicates d", 1),
     names.DAILY_COUNTS_ADD_UP: ("UPDATE actor_mentions_daily SET mentions = mentions + 1 WHERE actor = 'Taliban'", 3),
+    names.ARTICLES_IN_MODEL_LANGUAGE: (
+        "UPDATE articles SET language = 'de' WHERE source_path LIKE '00%' AND source_path < '002'", 2),
+    # a mention whose article is gone; a day built from other articles; a count off its recount
+    names.TABLES_CONSISTENT: ("DELETE FROM articles WHERE source_path LIKE '003%'; "
+                              "UPDATE day_inputs SET digest = 'changed' WHERE day = DATE '2021-08-10'; "
+                              "UPDATE actor_mentions_daily SET articles = articles + 1 WHERE actor = 'Taliban' "
+                              "AND day = DATE '2021-07-28'", 3),
 }
 
 
@@ -111,15 +120,57 @@ def test_known_faults_are_counted_and_recorded(sample_dir: Path, tmp_path: Path)
     assert {r[4] for r in rows.values()} <= set(result.run_ids)  # recorded by this build's runs
 
 
-def test_a_failed_blocking_check_stops_publishing(sample_dir: Path, tmp_path: Path, capsys):
+def test_an_implausible_date_is_quarantined_and_the_rest_published(sample_dir: Path, tmp_path: Path):
     from newsdag.cli import main
 
+    (sample_dir / "future.txt").write_bytes(b" date 2999-01-01 Joe Biden spoke in Kabul.")
+    (sample_dir / "norman.txt").write_bytes(b" date 1066-10-14 Harold met William near Hastings.")
+    db = tmp_path / "pub" / "n.duckdb"
+    assert main(["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        rejected = dict(con.execute("SELECT source_path, reason || ': ' || detail FROM rejected_files").fetchall())
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+    assert rejected["future.txt"].startswith("implausible_date: ") and "2999-01-01" in rejected["future.txt"]
+    assert rejected["norman.txt"].startswith("implausible_date: ") and "1066-10-14" in rejected["norman.txt"]
+
+
+def test_a_failed_blocking_check_stops_publishing(sample_dir: Path, tmp_path: Path, capsys, monkeypatch):
+    """The date check is the backstop: were a future date to slip past the parse step, nothing is published."""
+    from newsdag import pipeline
+    from newsdag.cli import main
+
+    parse_rules = pipeline.parse_rules
+    monkeypatch.setattr(pipeline, "parse_rules",
+                        lambda s, raw: replace(parse_rules(s, raw), max_date=dt.date(9999, 12, 31)))
     (sample_dir / "future.txt").write_bytes(b" date 2999-01-01 Joe Biden spoke in Kabul.")
     db = tmp_path / "pub" / "n.duckdb"
     assert main(["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "articles_dates_valid" in err and "not published" in err
     assert not db.exists()
+
+
+def test_a_partial_build_never_publishes_inconsistent_tables(sample_dir: Path, tmp_path: Path, capsys):
+    """Files changed on another day than the one rebuilt: publishing refuses, names the day, and a full
+    run (which rebuilds every stale day) publishes consistent tables."""
+    from newsdag.cli import main
+
+    db = tmp_path / "pub" / "n.duckdb"
+    args = ["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]
+    assert main(args) == 0
+    before = db.read_bytes()
+    (next(sample_dir.glob("003_*.txt"))).unlink()  # the only article of 2021-07-07
+    assert main([*args, "--from", "2021-07-28", "--to", "2021-07-28"]) == 1
+    err = capsys.readouterr().err
+    assert "tables_consistent" in err and "2021-07-07" in err and "not published" in err
+    assert db.read_bytes() == before
+    assert main(args) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM entity_mentions WHERE article_id NOT IN "
+                           "(SELECT article_id FROM articles)").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM actor_mentions_daily WHERE day = DATE '2021-07-07'").fetchone() == (0,)
+        latest = con.execute("SELECT passed FROM latest_data_quality WHERE check_name = 'tables_consistent'").fetchall()
+    assert latest == [(True,)]
 
 
 def test_one_check_can_run_alone(built):
