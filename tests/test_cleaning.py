@@ -606,3 +606,29 @@ def test_two_unlabelled_dates_need_the_article_header() -> None:
     r = parse_document(page("12 November 2019", "Weather", "13 November 2019",
                             "Council passes budget", P1, P2, P3))
     assert r == Rejected("missing_date", "no date header and no article date in the page text")
+
+
+# a long paragraph of running prose that does not end like a sentence (the page cut it, or a
+# link followed it): jusText's stopword density calls it prose, so it stays in the article
+UNPUNCTUATED = ("The council said that the new budget would be spent on the schools and the roads of "
+                "the town, and that it was the first time in ten years that the council had been able "
+                "to agree on it before the end of the year with the support of all of the parties")
+
+
+def test_long_unpunctuated_prose_is_kept() -> None:
+    text = page("* Home", "* News", "Council passes budget", "November 19, 2019", P1, P2, UNPUNCTUATED,
+                "Related stories", "* Another story about the council and the budget")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 19)
+    assert paragraphs(r) == ["Council passes budget", P1, P2, UNPUNCTUATED]
+
+
+def test_truncated_teaser_is_not_raised_to_prose() -> None:
+    teaser = ("During the two-day visit, the first in many years, the minister made the claims after "
+              "meeting the advisor of the government\u2026 reports the news agency that the country has "
+              "rejected the claims made by the deputy minister and")
+    text = page("Council passes budget", "November 19, 2019", P1, P2, "Latest from the region", teaser)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert "deputy minister" not in r.body
