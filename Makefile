@@ -41,6 +41,9 @@ bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
 	$(PY) bench/bench.py
 	$(PY) bench/incremental.py
 	$(PY) bench/launched_runs.py
+	$(PY) bench/extraction.py
+	$(PY) bench/web_build.py
+	$(PY) bench/memory.py
 
 lock:  ## re-pin requirements.lock from requirements.in
 	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-emit-package newsdag

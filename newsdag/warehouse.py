@@ -387,6 +387,7 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
     for leftover in db_path.parent.iterdir():  # left by a run that was killed (no glob: the name may hold [*?)
         if leftover.name.startswith(f".{db_path.name}.") and ".tmp" in leftover.name[len(db_path.name) + 2:]:
             leftover.unlink(missing_ok=True)
+    log.info("publish: writing a fresh copy of the analysts' file beside %s", db_path)
     src = connect(work_db)
     try:
         dst = duckdb.connect(str(tmp), config={"storage_compatibility_version": storage_version})

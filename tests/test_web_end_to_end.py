@@ -28,9 +28,11 @@ def _read_set(archive: str, index_name: str, keep) -> tuple[dict, dict[str, byte
     prefix = archive.split(".")[0]
     with tarfile.open(path) as tar:
         index = json.load(tar.extractfile(f"{prefix}/{index_name}"))
-        wanted = [name for name in sorted(index) if keep(name, index[name])][:PAGES_PER_SET]
-        pages = {name: tar.extractfile(f"{prefix}/pages/{name}").read() for name in wanted}
-    return index, pages
+    chosen = [name for name in sorted(index) if keep(name, index[name])][:PAGES_PER_SET]
+    wanted = {f"{prefix}/pages/{name}" for name in chosen}
+    with tarfile.open(path, mode="r|*") as tar:  # in archive order: an xz archive cannot seek back
+        pages = {Path(m.name).name: tar.extractfile(m).read() for m in tar if m.name in wanted}
+    return index, dict(sorted(pages.items()))
 
 
 @pytest.fixture(scope="module")
