@@ -120,8 +120,9 @@ def session(root: str, ddl: list[str] = ()) -> Iterator[duckdb.DuckDBPyConnectio
             tmp = f"{base}/tables/.{table}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
             _write_parquet(con, table, fs, tmp)
             fs.mv(tmp, final)  # a rename on a local disk: readers see the old file or the new one
-        for table in set(before) - set(after):  # dropped by the step
-            fs.rm(f"{base}/tables/{table}.parquet")
+        for table in set(before) - set(after):  # dropped by the step (its file may never have been written)
+            if fs.exists(f"{base}/tables/{table}.parquet"):
+                fs.rm(f"{base}/tables/{table}.parquet")
     finally:
         con.close()
 

@@ -87,15 +87,15 @@ def ensure_current_schema(con: duckdb.DuckDBPyConnection) -> None:
     found = state_get(con, "work_schema")
     if found == WORK_SCHEMA_VERSION:
         return
-    existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-                                           "AND database_name = current_database()").fetchall()}
+    existing = dict(con.execute("SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'main' "
+                                "AND database_name = current_database()").fetchall())
     stale = [t for t in DERIVED_TABLES if t in existing]
     with transaction(con):
         for table in stale:  # names from the constant above, never from input
             con.execute(f"DROP TABLE {table}")
         state_set(con, "work_schema", WORK_SCHEMA_VERSION)
         mark_changed(con)
-    if stale:
+    if any(existing[t] for t in stale):  # (a new database has only empty tables: nothing to say)
         log.warning("working database had schema %s (this version writes %s): rebuilding its %d derived tables "
                     "from the raw files; the data-quality history is kept", found or "1", WORK_SCHEMA_VERSION,
                     len(stale))
