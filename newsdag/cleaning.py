@@ -454,13 +454,7 @@ def _clean_lines(lines: list[str], recurring: frozenset[str], datelines: bool) -
         kept.append(line)
         if not seen_prose and _is_prose(line):
             seen_prose = True
-    if kept:
-        last = _SIGNOFF_TAIL.sub("", kept[-1]).rstrip()
-        if _ALNUM.search(last):
-            kept[-1] = last
-        else:
-            kept.pop()
-    return kept
+    return _strip_signoff(kept)
 
 
 # --------------------------------------------------------------------------- scraped pages

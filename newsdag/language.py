@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import threading
-from importlib.util import find_spec
-from pathlib import Path
+
+from newsdag import ner
 
 __all__ = ["detect_language", "model_language", "preload", "UNDETERMINED", "MIN_LETTERS", "MIN_CONFIDENCE", "MAX_CHARS"]
 
@@ -81,7 +81,7 @@ def model_language(nlp_or_model_name) -> str:
     name = str(nlp_or_model_name)
     if name.startswith("blank:"):
         return name.split(":", 1)[1]
-    meta = _meta_path(name)
+    meta = ner.model_meta_path(name)
     if meta is None:
         raise ValueError(f"spaCy model {name!r} not found: neither an installed package nor a model "
                          "directory with a meta.json")
@@ -92,22 +92,3 @@ def model_language(nlp_or_model_name) -> str:
     if not lang:
         raise ValueError(f"spaCy model {name!r}: {meta} names no language ('lang')")
     return str(lang)
-
-
-def _meta_path(name: str) -> Path | None:
-    path = Path(name)
-    if (path / "meta.json").is_file():  # a model directory, as spacy.load accepts
-        return path / "meta.json"
-    if not name.isidentifier():
-        return None
-    try:
-        spec = find_spec(name)  # locates the package without importing (running) it
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        meta = Path(location) / "meta.json"
-        if meta.is_file():
-            return meta
-    return None

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
 import logging
 import re
 import threading
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pandas as pd
@@ -79,28 +82,38 @@ def check_model_installed(model: str) -> None:
             f"or set NEWSDAG_SPACY_MODEL)")
 
 
-def model_labels(model: str) -> frozenset[str] | None:
-    """The NER labels `model` knows, read from its package's meta.json (`labels.ner`) without loading
-    it; None when the package has no such file (then `check_labels` asks the loaded model)."""
-    import importlib.util
-    import json
-    from pathlib import Path
-
+def model_meta_path(name: str) -> Path | None:
+    """The meta.json of a spaCy model — a model directory, as spacy.load accepts, or an installed package
+    (located without importing it) — or None."""
+    path = Path(name)
+    if (path / "meta.json").is_file():
+        return path / "meta.json"
+    if not name.isidentifier():
+        return None
     try:
-        spec = importlib.util.find_spec(model)
+        spec = importlib.util.find_spec(name)  # locates the package without importing (running) it
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
     for location in spec.submodule_search_locations:
         meta = Path(location) / "meta.json"
-        try:
-            labels = json.loads(meta.read_text(encoding="utf-8")).get("labels", {}).get("ner")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if labels:
-            return frozenset(labels)
+        if meta.is_file():
+            return meta
     return None
+
+
+def model_labels(model: str) -> frozenset[str] | None:
+    """The NER labels `model` knows, read from its meta.json (`labels.ner`) without loading it; None when
+    it has no such file (then `check_labels` asks the loaded model)."""
+    meta = model_meta_path(model)
+    if meta is None:
+        return None
+    try:
+        labels = json.loads(meta.read_text(encoding="utf-8")).get("labels", {}).get("ner")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return frozenset(labels) if labels else None
 
 
 class UnknownLabels(ValueError):

@@ -118,6 +118,9 @@ def test_warc_records_keep_their_url_and_site(web_build):
     rows = q(db, "SELECT source_path, url, site, source_format, published_date FROM articles "
                  "WHERE source_path LIKE 'crawl.warc.gz#%'")
     assert rows and {fmt for _, _, _, fmt, _ in rows} == {"warc"}
+    # each record keeps the URL it was fetched from (or the canonical URL the page states)
+    fetched_from = {dates[name]["url"] for name in web_build["records"]}
+    assert sum(url in fetched_from for _, url, *_ in rows) >= len(rows) // 2
     for path, url, site, _, day in rows:
         assert url and site and site in url and not site.startswith("www.")
         assert day <= dt.date(2020, 12, 31)  # the fetch date bounds the publication date
