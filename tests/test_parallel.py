@@ -50,7 +50,7 @@ def test_parallel_parsing_and_actors_equal_a_serial_build(reuters_slice: Path, t
     forked = settings_for(reuters_slice, tmp_path / "forked", n_process=2)
     assert materialize(forked).success
     went = {getattr(fn, "__name__", "") for fn, size, n, m in calls if n == 2 and size >= max(m, 2)}
-    assert {"_parse_and_count", "_sets_and_signatures"} <= went  # files parsed, bodies shingled in workers
+    assert {"parse_input", "_sets_and_signatures"} <= went  # files parsed, bodies shingled in workers
     assert any(n == 2 and size >= m and 1 < size < 100 for _, size, n, m in calls)  # the days went to workers
     a, b = snapshot(serial.db_path), snapshot(forked.db_path)
     assert a["articles"] and a["entity_mentions"]
