@@ -56,13 +56,12 @@ class Evaluation:
                                       severity=severity(e.defn), description=e.defn.description, metadata=metadata)
 
     def days_to_rebuild(self) -> list[str]:
-        """Days that failing consistency rows name (a day, or a 'day actor' key)."""
+        """Days that failing consistency rows name (a day, or a 'day actor' key; mentions name articles)."""
         days = set()
         for e in self.checks:
             if not e.row["passed"] and "kind" in e.frame:
                 bad = e.frame[~e.frame["consistent"]]
-                days |= {k[:10] for kind, k in zip(bad["kind"], bad["key"]) if kind != "mention_of_missing_article"
-                         and not kind.startswith("mention_")}
+                days |= {k[:10] for kind, k in zip(bad["kind"], bad["key"]) if not kind.startswith("mention_")}
         return sorted(days)
 
 

@@ -159,11 +159,14 @@ class ParseRules:
     """What decides a raw input's parse besides its bytes: corpus-wide boilerplate and the date bounds."""
     recurring_lines: frozenset[str]            # short lines recurring across the plain-text files
     min_date: dt.date
-    max_date: dt.date
+    max_date: dt.date                          # tomorrow: it moves every day
 
     def key(self) -> str:
-        return hashlib.sha256("\0".join(["\n".join(sorted(self.recurring_lines)), str(self.min_date),
-                                          str(self.max_date)]).encode("utf-8")).hexdigest()
+        """What, when it changes, makes every input parse again. Not max_date: it only ever grows, so an
+        accepted date stays plausible; the inputs quarantined as implausible_date are parsed again on
+        every run instead (a file dated tomorrow is accepted once its day has come)."""
+        return hashlib.sha256("\0".join(["\n".join(sorted(self.recurring_lines)), str(self.min_date)])
+                              .encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def parse_input(item: RawInput, rules: ParseRules) -> ParseOutcome:
         return ParseOutcome(result)
     if not rules.min_date <= result.published_date <= rules.max_date:
         bound = (f"before NEWSDAG_MIN_DATE ({rules.min_date})" if result.published_date < rules.min_date
-                 else f"after tomorrow ({rules.max_date})")
+                 else "after tomorrow (UTC)")  # (no date here: the detail of an unchanged file stays the same)
         return ParseOutcome(cleaning.Rejected(
             "implausible_date", f"publication date {result.published_date} ({result.date_source}) is {bound}"))
     return ParseOutcome(result, len(_WORD.findall(result.body)), language.detect_language(result.body))
@@ -224,11 +227,17 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     rules_key = rules.key()
     same_rules = state_get(con, "parse_rules") == rules_key
     done = con.execute(
-        "SELECT source_path, content_hash FROM articles UNION ALL SELECT source_path, content_hash FROM rejected_files"
+        "SELECT source_path, content_hash FROM articles UNION ALL SELECT source_path, content_hash FROM rejected_files "
+        "WHERE reason <> 'implausible_date'"
     ).df() if same_rules else pd.DataFrame({"source_path": [], "content_hash": []})
     done_keys = set(zip(done["source_path"], done["content_hash"]))
     todo = raw[np.array([k not in done_keys for k in zip(raw["source_path"], raw["content_hash"])], dtype=bool)]
-    stale = sorted(set(done["source_path"]) - set(raw["source_path"]))  # files that vanished
+    known = set(con.execute("SELECT source_path FROM articles UNION ALL SELECT source_path FROM rejected_files")
+                .df()["source_path"]) if same_rules else set()
+    implausible = {p: (h, d) for p, h, d in con.execute(
+        "SELECT source_path, content_hash, detail FROM rejected_files WHERE reason = 'implausible_date'").fetchall()
+    } if same_rules else {}
+    stale = sorted(known - set(raw["source_path"]))  # files that vanished
     log.info("cleaning: %d inputs, %d to parse (%d recurring boilerplate lines%s)", len(raw), len(todo),
              len(rules.recurring_lines),
              "" if same_rules else ", rules changed since the last run")
@@ -253,9 +262,13 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
         accepted.append((article_id_for(row.source_path), row.source_path, result.published_date, result.date_source,
                          result.title, result.body, outcome.words, row.content_hash, url, webpage.site_of(url),
                          outcome.language, row.source_format or "text"))
+    # inputs quarantined as implausible_date before and again now, unchanged: nothing to write
+    unchanged = {p for p, reason, detail, h in rejected if reason == "implausible_date" and implausible.get(p) == (h, detail)}
+    rejected = [r for r in rejected if r[0] not in unchanged]
     new_articles = pd.DataFrame(accepted, columns=list(TABLES["articles"]["columns"]))  # noqa: F841
     new_rejected = pd.DataFrame(rejected, columns=list(TABLES["rejected_files"]["columns"]))  # noqa: F841
-    gone = pd.DataFrame({"source_path": pd.Series(stale + todo["source_path"].tolist(), dtype=object)})  # noqa: F841
+    gone = pd.DataFrame({"source_path": pd.Series(stale + [p for p in todo["source_path"] if p not in unchanged],
+                                                  dtype=object)})  # noqa: F841
     if len(gone) or not same_rules:
         with transaction(con):
             for table, frame_name in (("articles", "new_articles"), ("rejected_files", "new_rejected")):
@@ -270,8 +283,10 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected_files GROUP BY 1 ORDER BY 1").fetchall())
     by_language = dict(con.execute("SELECT language, count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
     log.info("cleaning: %d articles, %d inputs rejected %s (%d parsed this run)", counts[0], counts[1], by_reason,
-             len(todo))
-    return {"articles": counts[0], "rejected": counts[1], "rejected_by_reason": by_reason, "parsed": len(todo),
+             len(todo) - len(unchanged))
+    # "parsed": inputs whose outcome was (re)written this run (new text may need NER)
+    return {"articles": counts[0], "rejected": counts[1], "rejected_by_reason": by_reason,
+            "parsed": len(todo) - len(unchanged),
             "articles_by_language": by_language}
 
 

@@ -120,7 +120,7 @@ def test_known_faults_are_counted_and_recorded(sample_dir: Path, tmp_path: Path)
     assert {r[4] for r in rows.values()} <= set(result.run_ids)  # recorded by this build's runs
 
 
-def test_an_implausible_date_is_quarantined_and_the_rest_published(sample_dir: Path, tmp_path: Path):
+def test_an_implausible_date_is_quarantined_and_the_rest_published(sample_dir: Path, tmp_path: Path, capsys):
     from newsdag.cli import main
 
     (sample_dir / "future.txt").write_bytes(b" date 2999-01-01 Joe Biden spoke in Kabul.")
@@ -132,6 +132,10 @@ def test_an_implausible_date_is_quarantined_and_the_rest_published(sample_dir: P
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
     assert rejected["future.txt"].startswith("implausible_date: ") and "2999-01-01" in rejected["future.txt"]
     assert rejected["norman.txt"].startswith("implausible_date: ") and "1066-10-14" in rejected["norman.txt"]
+    # quarantined dates are looked at again on every run (tomorrow moves), but unchanged files change nothing
+    capsys.readouterr()
+    assert main(["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]) == 0
+    assert "is up to date (nothing changed)" in capsys.readouterr().out
 
 
 def test_a_failed_blocking_check_stops_publishing(sample_dir: Path, tmp_path: Path, capsys, monkeypatch):
