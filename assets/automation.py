@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.chain import INGEST_KEYS, PUBLISH_KEY
 from assets.partitions import PUBLICATION_DAY, contiguous_ranges, range_tags, register_days
-from newsdag import inventory, reading
+from newsdag import inventory, pipeline, reading
 from newsdag.resources import NewsdagResource
 
-INGEST_KEYS = ["raw_files", "articles", "rejected_files", "article_duplicates"]
 ALL_JOB, INGEST_JOB, PUBLISH_JOB = "newsdag_all", "newsdag_ingest", "newsdag_publish"
 
 
@@ -18,7 +18,7 @@ def build_jobs(distributed: bool) -> list:
     that writes DuckDB, which runs as its own job in the run's process (never on a Celery worker),
     launched after each successful chain run by `publish_after_distributed_run`."""
     chain = dg.AssetSelection.groups("news")
-    publish = dg.AssetSelection.assets("warehouse_file")
+    publish = dg.AssetSelection.assets(PUBLISH_KEY)
     ingest = dg.AssetSelection.assets(*INGEST_KEYS)
     if not distributed:
         return [
@@ -57,7 +57,7 @@ def _stale_after_last_publish(instance: dg.DagsterInstance) -> tuple[str | None,
     materialization (days it published without mentions yet), or in the observation it logs when it
     refuses to publish inconsistent tables (e.g. a day whose canonical article became a duplicate of a
     late arrival on another day)."""
-    key = dg.AssetKey("warehouse_file")
+    key = dg.AssetKey(PUBLISH_KEY)
     events = [r.event_log_entry for r in instance.fetch_observations(key, limit=1).records]
     latest = instance.get_latest_materialization_event(key)
     events += [latest] if latest is not None else []
@@ -79,13 +79,15 @@ def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix
     if days:
         register_days(instance, days)
         keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
+        # the days around a changed day resolve their actors with its names: rebuilt in the same run
+        days = sorted(set(pipeline.with_neighbours(changes.days, keys)) | set(days))
         tags = {"newsdag/files_new": str(len(changes.new)), "newsdag/files_changed": str(len(changes.changed)),
                 "newsdag/files_vanished": str(len(changes.vanished)), "newsdag/stale_days": str(len(stale))}
         return [dg.RunRequest(job_name=ALL_JOB, run_key=f"{key_prefix}:{run_id}:{first}:{last}",
                               tags={**tags, **range_tags(first, last)})
                 for first, last in contiguous_ranges(keys, days)]
     if changes.any:
-        publish = [] if newsdag.settings.executor == "celery" else ["warehouse_file"]
+        publish = [] if newsdag.settings.executor == "celery" else [PUBLISH_KEY]
         return [dg.RunRequest(job_name=ALL_JOB, run_key=f"{key_prefix}:ingest",
                               asset_selection=[dg.AssetKey(k) for k in [*INGEST_KEYS, *publish]])]
     return []
@@ -94,8 +96,9 @@ def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix
 @dg.sensor(job_name=ALL_JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def raw_dir_sensor(context: dg.SensorEvaluationContext, newsdag: NewsdagResource):
     """Requests a run for the days that new, changed or removed raw files touch (a late article for
-    an old day rebuilds that day only), and for days the last publish reported stale (a day whose
-    article turned out to duplicate a late arrival on another day)."""
+    an old day rebuilds that day and the days within 30 days of it, whose actors resolve with its names),
+    and for days the last publish reported stale (a day whose article turned out to duplicate a late
+    arrival on another day)."""
     raw_dir = newsdag.settings.raw_dir
     try:
         current = reading.fingerprint(raw_dir)

@@ -1,5 +1,6 @@
 """raw files -> cleaned articles -> deduplicated set -> entities -> actor mentions -> daily counts."""
 
+import dataclasses
 import time
 import warnings
 
@@ -14,19 +15,6 @@ from newsdag import charts, ner, pipeline, quality, warehouse
 from newsdag.resources import NewsdagResource
 
 GROUP = "news"
-ENTITIES_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("article_id", "string"), dg.TableColumn("published_date", "date"),
-    dg.TableColumn("entity_text", "string"),
-    dg.TableColumn("entity_label", "string", description="spaCy NER label."),
-    dg.TableColumn("start_char", "int"), dg.TableColumn("end_char", "int"),
-])
-RAW_FILES_SCHEMA = dg.TableSchema(columns=[
-    dg.TableColumn("source_path", "string", description="Path relative to the raw directory, / separators."),
-    dg.TableColumn("content_hash", "string", description="sha256 of the file's bytes."),
-    dg.TableColumn("size_bytes", "int", description="File size in bytes."),
-    dg.TableColumn("text", "string", description="Decoded text (UTF-8, else cp1252); NULL when undecodable."),
-    dg.TableColumn("error", "string", description="Why the file could not be read or decoded, else NULL."),
-])
 
 
 @dg.multi_asset(
@@ -51,11 +39,11 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
     s = newsdag.settings
     _prewarm_checks(context)
     with newsdag.work_db() as con:
-        files = _timed(pipeline.build_raw_files, s, con)
-        cleaned = _timed(pipeline.build_cleaned, s, con)
-        dups = _timed(pipeline.build_duplicates, s, con)
+        files, files_seconds = _timed(pipeline.build_raw_files, s, con)
+        cleaned, cleaned_seconds = _timed(pipeline.build_cleaned, s, con)
+        dups, dups_seconds = _timed(pipeline.build_duplicates, s, con)
         days, stale = pipeline.known_days(con), pipeline.stale_days(con)
-    if cleaned["parsed"] and _steps_run_here(context):
+    if cleaned.parsed and _steps_run_here(context):
         ner.preload(s.spacy_model)  # new text will need NER: load spaCy while the checks run
     added = register_days(context.instance, days)
     context.log.info(f"raw files: {files}")
@@ -63,16 +51,16 @@ def ingest(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
         context.log.info(f"{len(stale)} days to (re)build: {', '.join(map(str, stale[:20]))}"
                          + (" ..." if len(stale) > 20 else ""))
     yield dg.MaterializeResult(asset_key="raw_files", metadata={
-        "dagster/row_count": files["files"], "dagster/column_schema": RAW_FILES_SCHEMA, **files})
+        **table_metadata("raw_files", files.files), **dataclasses.asdict(files), "build_seconds": files_seconds})
     yield dg.MaterializeResult(asset_key="articles", metadata={
-        **table_metadata("articles", cleaned["articles"]), "build_seconds": cleaned["build_seconds"],
-        **{f"language_{k}": int(v) for k, v in cleaned["articles_by_language"].items()}})
+        **table_metadata("articles", cleaned.articles), "build_seconds": cleaned_seconds,
+        **{f"language_{k}": int(v) for k, v in cleaned.articles_by_language.items()}})
     yield dg.MaterializeResult(asset_key="rejected_files", metadata={
-        **table_metadata("rejected_files", cleaned["rejected"]),
-        **{f"rejected_{k}": int(v) for k, v in cleaned["rejected_by_reason"].items()}})
+        **table_metadata("rejected_files", cleaned.rejected),
+        **{f"rejected_{k}": int(v) for k, v in cleaned.rejected_by_reason.items()}})
     yield dg.MaterializeResult(asset_key="article_duplicates", metadata={
-        **table_metadata("article_duplicates", dups["duplicates"]), "build_seconds": dups["build_seconds"],
-        "groups": dups["groups"], "canonical_articles": dups["canonical"], "days": len(days), "new_days": len(added),
+        **table_metadata("article_duplicates", dups.duplicates), "build_seconds": dups_seconds,
+        "groups": dups.groups, "canonical_articles": dups.canonical, "days": len(days), "new_days": len(added),
         "stale_days": dg.MetadataValue.json([d.isoformat() for d in stale])})
 
 
@@ -96,11 +84,11 @@ def _prewarm_checks(context: dg.AssetExecutionContext) -> None:
         gx.prewarm()
 
 
-def _timed(build, *args) -> dict:
-    """`build(*args)`'s stats, plus how long it took ("build_seconds": the step builds several tables)."""
+def _timed(build, *args):
+    """`build(*args)`'s result and how long it took in seconds (the ingest step builds several tables)."""
     started = time.perf_counter()
-    stats = build(*args)
-    return {**stats, "build_seconds": round(time.perf_counter() - started, 3)}
+    result = build(*args)
+    return result, round(time.perf_counter() - started, 3)
 
 
 # The per-day steps: a backfill of any range of days is one run that replaces exactly those days.
@@ -115,10 +103,9 @@ def entities(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.
     _prewarm_checks(context)
     with newsdag.work_db() as con:
         stats = pipeline.build_entities(newsdag.settings, con, context.partition_keys)
-    return dg.MaterializeResult(metadata={"dagster/row_count": stats["entities"], "articles": stats["articles"],
-                                          "articles_read": stats["articles_read"],
-                                          "articles_from_cache": stats["articles_cached"],
-                                          "model": stats["model"], "dagster/column_schema": ENTITIES_SCHEMA})
+    return dg.MaterializeResult(metadata={**table_metadata("entities", stats.entities), "articles": stats.articles,
+                                          "articles_read": stats.articles_read,
+                                          "articles_from_cache": stats.articles_cached, "model": stats.model})
 
 
 @dg.asset(pool=POOL, deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"}, **PER_DAY)
@@ -126,9 +113,9 @@ def entity_mentions(context: dg.AssetExecutionContext, newsdag: NewsdagResource)
     """Each entity mention mapped to its canonical actor (aliases, demonyms, short names), day by day."""
     with newsdag.work_db() as con:
         stats = pipeline.build_mentions(newsdag.settings, con, context.partition_keys)
-    return dg.MaterializeResult(metadata={**table_metadata("entity_mentions", stats["mentions"]),
-                                          "actors": stats["actors"], "dropped_blank": stats["dropped"],
-                                          "dropped_in_dateline": stats["dateline"]})
+    return dg.MaterializeResult(metadata={**table_metadata("entity_mentions", stats.mentions),
+                                          "actors": stats.actors, "dropped_blank": stats.dropped,
+                                          "dropped_in_dateline": stats.dateline})
 
 
 @dg.asset(pool=POOL, deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"}, **PER_DAY)
@@ -137,8 +124,8 @@ def actor_mentions_daily(context: dg.AssetExecutionContext, newsdag: NewsdagReso
     with newsdag.work_db() as con:
         stats = pipeline.build_daily(newsdag.settings, con, context.partition_keys)
         top = pipeline.top_actors(con, per_day=5)
-        daily = con.execute("SELECT day, actor, mentions FROM actor_mentions_daily").df()
-    metadata = {**table_metadata("actor_mentions_daily", stats["rows"]), "days": stats["days"],
+        daily = pipeline.daily_mentions(con)
+    metadata = {**table_metadata("actor_mentions_daily", stats.rows), "days": stats.days,
                 "top_actors_per_day": dg.MetadataValue.md(top_actors_markdown(top))}
     if len(daily):
         metadata["top_actors_chart"] = dg.MetadataValue.md(
@@ -190,3 +177,7 @@ def warehouse_file(context: dg.AssetExecutionContext, newsdag: NewsdagResource):
 
 
 CHAIN = [ingest, entities, entity_mentions, actor_mentions_daily, warehouse_file]
+# The asset keys of the two kinds of run (the CLI, the sensor and the jobs select them by these).
+INGEST_KEYS = [spec.key.to_user_string() for spec in ingest.specs]
+PER_DAY_KEYS = [a.key.to_user_string() for a in (entities, entity_mentions, actor_mentions_daily)]
+PUBLISH_KEY = warehouse_file.key.to_user_string()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from newsdag.warehouse import TABLES
+from newsdag.store import TABLES
 
-_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "int", "DOUBLE": "float"}
+_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "int", "DOUBLE": "float", "BOOLEAN": "bool",
+          "TIMESTAMP": "datetime", "BLOB": "bytes"}
 
 
 def column_schema(table: str) -> dg.TableSchema:
@@ -14,7 +15,7 @@ def column_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
             dg.TableColumn(name, _TYPES.get(sql_type, sql_type.lower()), description=comment)
-            for name, (sql_type, comment) in TABLES[table]["columns"].items()
+            for name, (sql_type, comment) in TABLES[table].columns.items()
         ]
     )
 

@@ -31,7 +31,7 @@ def run_child(raw: Path, db: Path, which: str, prewarm: bool) -> dict:
     import assets.chain as chain
     from assets.partitions import range_tags, register_days
     from newsdag import pipeline
-    from newsdag.cli import INGEST_KEYS, PER_DAY_KEYS
+    from assets.chain import INGEST_KEYS, PER_DAY_KEYS
     from newsdag.definitions import build_defs
     from newsdag.settings import Settings
 

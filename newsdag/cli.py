@@ -132,10 +132,6 @@ class BuildResult:
         return [m for r in self.runs for m in r.asset_materializations_for_node(node)]
 
 
-INGEST_KEYS = ["raw_files", "articles", "rejected_files", "article_duplicates"]
-PER_DAY_KEYS = ["entities", "entity_mentions", "actor_mentions_daily"]
-
-
 def _parse_day(value: str | None, flag: str):
     import datetime as dt
 
@@ -157,6 +153,7 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
     """
     import dagster as dg
 
+    from assets.chain import INGEST_KEYS, PER_DAY_KEYS, PUBLISH_KEY
     from assets.partitions import PUBLICATION_DAY, contiguous_ranges, range_tags
     from newsdag import pipeline
     from newsdag.definitions import build_defs
@@ -202,13 +199,13 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
         changed = pipeline.has_unpublished_changes(con)
     out.days = [k for a, b in ranges for k in keys if a <= k <= b]
     for i, (a, b) in enumerate(ranges):
-        publish = ["warehouse_file"] if i == len(ranges) - 1 else []
+        publish = [PUBLISH_KEY] if i == len(ranges) - 1 else []
         log.info("building %s%s as one run", a, f" .. {b}" if b != a else "")
         if not run(PER_DAY_KEYS + publish, tags=range_tags(a, b)).success:
             return out
         out.published = bool(publish)
     if not ranges and (changed or not s.db_path.is_file()):
-        out.published = run(["warehouse_file"]).success
+        out.published = run([PUBLISH_KEY]).success
     elif not ranges:
         log.info("nothing changed since the last build: %s is up to date", s.db_path)
     return out

@@ -1,11 +1,12 @@
 """The chain's steps as plain functions over the working DuckDB database (no Dagster here).
 
-Each step reads its inputs from the working database, writes its output table(s) in one
-transaction, and returns a small dict of figures for the caller to report.
+Each step reads its inputs from the state (newsdag.store defines every table), writes its output
+table(s) in one transaction, and returns a small dataclass of figures for the caller to report.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import functools
@@ -20,9 +21,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from newsdag import actors, cleaning, dedup, lake, language, ner, parallel, reading, warehouse, webpage
+from newsdag import actors, cleaning, dedup, lake, language, ner, parallel, reading, store, warehouse, webpage
 from newsdag.settings import Settings
-from newsdag.warehouse import RANKED_DAILY_SQL, TABLES, column_list, create_sql, session, transaction
+from newsdag.store import TABLES, days_param, write
+from newsdag.warehouse import RANKED_DAILY_SQL, session, transaction
 
 log = logging.getLogger("newsdag")
 
@@ -30,7 +32,7 @@ _WORD = re.compile(r"\w+")
 
 # Bump when a change to the code changes what a day's entities or counts would be: every day is
 # then rebuilt on the next run.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 # Parse files, and resolve days' actors, in `settings.n_process` forked workers from this many on.
 PARALLEL_MIN_FILES = 2000
@@ -42,18 +44,13 @@ def article_id_for(source_path: str) -> str:
     return hashlib.sha256(source_path.encode("utf-8")).hexdigest()[:16]
 
 
-# Internal bookkeeping of the working database (never published): key -> value.
-STATE_DDL = "CREATE TABLE IF NOT EXISTS build_state (key VARCHAR PRIMARY KEY, value VARCHAR)"
-
-
 def state_get(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    con.execute(STATE_DDL)
+    """A value of the working database's bookkeeping (`build_state`), or None."""
     row = con.execute("SELECT value FROM build_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
 def state_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute(STATE_DDL)
     con.execute("INSERT OR REPLACE INTO build_state VALUES (?, ?)", [key, value])
 
 
@@ -70,29 +67,26 @@ def mark_published(con: duckdb.DuckDBPyConnection) -> None:
     state_set(con, "unpublished_changes", "no")
 
 
-RAW_FILES_DDL = ("CREATE TABLE IF NOT EXISTS raw_files (source_path VARCHAR, content_hash VARCHAR, size_bytes BIGINT, "
-                 "text VARCHAR, error VARCHAR, reason VARCHAR, source_format VARCHAR, url VARCHAR, fetched_date DATE)")
-
-
 # Bump when a table of the working database changes its columns: every table derived from the raw files
 # is then dropped and rebuilt (the data-quality history is kept).
-WORK_SCHEMA_VERSION = "2"
-DERIVED_TABLES = ("raw_files", "articles", "rejected_files", "article_duplicates", "dedup_signatures", "day_inputs",
-                  "day_builds", "ner_cache_keys", "ner_cache", "ner_canonical", "entities", "entity_mentions",
-                  "actor_mentions_daily")
+WORK_SCHEMA_VERSION = "3"
 
 
 def ensure_current_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the derived tables of a working database written by an older version (they are rebuilt)."""
+    """Create the state's tables; first drop the derived tables of a working database written by an older
+    version (they are rebuilt from the raw files)."""
+    con.execute(TABLES["build_state"].create_sql())
     found = state_get(con, "work_schema")
     if found == WORK_SCHEMA_VERSION:
+        store.create_all(con)
         return
     existing = dict(con.execute("SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'main' "
                                 "AND database_name = current_database()").fetchall())
-    stale = [t for t in DERIVED_TABLES if t in existing]
+    stale = [t for t in store.DERIVED if t in existing]
     with transaction(con):
-        for table in stale:  # names from the constant above, never from input
+        for table in stale:  # names from the store's constants, never from input
             con.execute(f"DROP TABLE {table}")
+        store.create_all(con)
         state_set(con, "work_schema", WORK_SCHEMA_VERSION)
         mark_changed(con)
     if any(existing[t] for t in stale):  # (a new database has only empty tables: nothing to say)
@@ -101,7 +95,17 @@ def ensure_current_schema(con: duckdb.DuckDBPyConnection) -> None:
                     len(stale))
 
 
-def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+@dataclass(frozen=True)
+class RawFilesResult:
+    files: int
+    new: int
+    changed: int
+    vanished: int
+    undecodable: int
+    bytes: int
+
+
+def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> RawFilesResult:
     """Inventory every raw file by content hash; only new, changed and vanished files touch the table."""
     ensure_current_schema(con)
     paths = reading.scan_raw_files(settings.raw_dir)
@@ -124,24 +128,22 @@ def build_raw_files(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
             "fetched_date": pd.Series([r.fetched_date for r in rows], dtype=object),
         }
     )
-    con.execute(RAW_FILES_DDL)
     old = con.execute("SELECT source_path, content_hash FROM raw_files").df()
     old_hash = dict(zip(old["source_path"], old["content_hash"]))
     is_new = ~frame["source_path"].isin(old_hash.keys())
     is_changed = ~is_new & (frame["source_path"].map(old_hash) != frame["content_hash"])
     vanished = sorted(set(old_hash) - set(frame["source_path"]))
-    upsert = frame[is_new | is_changed]  # noqa: F841  (read by DuckDB)
-    gone = pd.DataFrame({"source_path": pd.Series(vanished + upsert["source_path"].tolist(), dtype=object)})  # noqa: F841
-    if len(gone):
+    upsert = frame[is_new | is_changed]
+    gone = vanished + upsert["source_path"].tolist()
+    if gone:
         with transaction(con):
-            con.execute("DELETE FROM raw_files WHERE source_path IN (SELECT source_path FROM gone)")
-            con.execute("INSERT INTO raw_files SELECT source_path, content_hash, size_bytes, text, error, reason, "
-                        "source_format, url, fetched_date::DATE FROM upsert")
+            write(con, "raw_files", upsert, replace=("source_path", gone))
             mark_changed(con)
-    stats = {"files": len(frame), "new": int(is_new.sum()), "changed": int(is_changed.sum()), "vanished": len(vanished),
-             "undecodable": int(frame["error"].notna().sum()), "bytes": int(frame["size_bytes"].sum())}
-    log.info("raw files: %d files (%d new, %d changed, %d vanished)", stats["files"], stats["new"], stats["changed"],
-             stats["vanished"])
+    stats = RawFilesResult(files=len(frame), new=int(is_new.sum()), changed=int(is_changed.sum()),
+                           vanished=len(vanished), undecodable=int(frame["error"].notna().sum()),
+                           bytes=int(frame["size_bytes"].sum()))
+    log.info("raw files: %d files (%d new, %d changed, %d vanished)", stats.files, stats.new, stats.changed,
+             stats.vanished)
     return stats
 
 
@@ -212,15 +214,21 @@ def parse_rules(settings: Settings, raw: pd.DataFrame) -> ParseRules:
     return ParseRules(recurring, *date_bounds(settings))
 
 
-def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+@dataclass(frozen=True)
+class CleanedResult:
+    articles: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    parsed: int                       # inputs whose outcome was (re)written this run (new text may need NER)
+    articles_by_language: dict[str, int]
+
+
+def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> CleanedResult:
     """Parse and clean decoded inputs into `articles`; quarantine the rest in `rejected_files`.
 
     An input is parsed again only when its content changed or the corpus-wide rules (boilerplate
     lines, date bounds) did.
     """
-    con.execute(RAW_FILES_DDL)
-    con.execute(create_sql("articles", replace=False))
-    con.execute(create_sql("rejected_files", replace=False))
     raw = con.execute("SELECT source_path, content_hash, text, error, reason, source_format, url, fetched_date "
                       "FROM raw_files ORDER BY source_path").fetchdf()
     rules = parse_rules(settings, raw)
@@ -265,18 +273,13 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     # inputs quarantined as implausible_date before and again now, unchanged: nothing to write
     unchanged = {p for p, reason, detail, h in rejected if reason == "implausible_date" and implausible.get(p) == (h, detail)}
     rejected = [r for r in rejected if r[0] not in unchanged]
-    new_articles = pd.DataFrame(accepted, columns=list(TABLES["articles"]["columns"]))  # noqa: F841
-    new_rejected = pd.DataFrame(rejected, columns=list(TABLES["rejected_files"]["columns"]))  # noqa: F841
-    gone = pd.DataFrame({"source_path": pd.Series(stale + [p for p in todo["source_path"] if p not in unchanged],
-                                                  dtype=object)})  # noqa: F841
-    if len(gone) or not same_rules:
+    new_articles = pd.DataFrame(accepted, columns=TABLES["articles"].column_names)
+    new_rejected = pd.DataFrame(rejected, columns=TABLES["rejected_files"].column_names)
+    gone = stale + [p for p in todo["source_path"] if p not in unchanged]
+    if gone or not same_rules:
         with transaction(con):
-            for table, frame_name in (("articles", "new_articles"), ("rejected_files", "new_rejected")):
-                if same_rules:
-                    con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM gone)")
-                else:
-                    con.execute(f"DELETE FROM {table}")
-                con.execute(f"INSERT INTO {table} ({column_list(table)}) SELECT {column_list(table)} FROM {frame_name}")
+            for table, frame in (("articles", new_articles), ("rejected_files", new_rejected)):
+                write(con, table, frame, replace_all=not same_rules, replace=("source_path", gone))
             state_set(con, "parse_rules", rules_key)
             mark_changed(con)
     counts = con.execute("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM rejected_files)").fetchone()
@@ -284,10 +287,8 @@ def build_cleaned(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
     by_language = dict(con.execute("SELECT language, count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
     log.info("cleaning: %d articles, %d inputs rejected %s (%d parsed this run)", counts[0], counts[1], by_reason,
              len(todo) - len(unchanged))
-    # "parsed": inputs whose outcome was (re)written this run (new text may need NER)
-    return {"articles": counts[0], "rejected": counts[1], "rejected_by_reason": by_reason,
-            "parsed": len(todo) - len(unchanged),
-            "articles_by_language": by_language}
+    return CleanedResult(articles=counts[0], rejected=counts[1], rejected_by_reason=by_reason,
+                         parsed=len(todo) - len(unchanged), articles_by_language=by_language)
 
 
 def _as_date(value) -> dt.date | None:
@@ -295,37 +296,38 @@ def _as_date(value) -> dt.date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-SIGNATURES_DDL = "CREATE TABLE IF NOT EXISTS dedup_signatures (signature_key VARCHAR PRIMARY KEY, signature BLOB)"
-
 # What the duplicate search depends on: every article's id, path, day and body.
 ARTICLES_DIGEST_SQL = ("SELECT md5(coalesce(string_agg(article_id || '|' || source_path || '|' || published_date "
                        "|| '|' || md5(body), ',' ORDER BY article_id), '')) FROM articles")
 
 
-def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict:
+@dataclass(frozen=True)
+class DuplicatesResult:
+    duplicates: int
+    groups: int
+    canonical: int
+
+
+def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> DuplicatesResult:
     """Collapse exact and near duplicates: each non-canonical article points at its canonical one.
 
     New articles are compared with all earlier ones through MinHash signatures kept in the working
     database; when no article changed, the previous result stands.
     """
-    con.execute(create_sql("article_duplicates", replace=False))
     digest = con.execute(ARTICLES_DIGEST_SQL).fetchone()[0]
     if state_get(con, "dedup_input") != digest:
         articles = con.execute("SELECT article_id, source_path, published_date, body FROM articles").df()
-        con.execute(SIGNATURES_DDL)
         stored = con.execute("SELECT signature_key, signature FROM dedup_signatures").fetchall()
         cache = {k: np.frombuffer(v, dtype=np.uint32) for k, v in stored}
         known = set(cache)
         log.info("dedup: comparing %d articles (%d signatures stored)", len(articles), len(known))
         dups = dedup.find_duplicates(articles, signature_cache=cache, n_process=settings.n_process)
         new_keys = [k for k in cache if k not in known]
-        fresh = pd.DataFrame({"signature_key": pd.Series(new_keys, dtype=object),  # noqa: F841
+        fresh = pd.DataFrame({"signature_key": pd.Series(new_keys, dtype=object),
                               "signature": pd.Series([cache[k].tobytes() for k in new_keys], dtype=object)})
         with transaction(con):
-            con.execute("INSERT OR IGNORE INTO dedup_signatures SELECT signature_key, signature FROM fresh")
-            con.execute("DELETE FROM article_duplicates")
-            con.execute(f"INSERT INTO article_duplicates ({column_list('article_duplicates')}) "
-                        f"SELECT {column_list('article_duplicates')} FROM dups")
+            write(con, "dedup_signatures", fresh, ignore_existing=True)
+            write(con, "article_duplicates", dups, replace_all=True)
             state_set(con, "dedup_input", digest)
             mark_changed(con)
     else:
@@ -335,62 +337,92 @@ def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict
         "SELECT count(*), count(DISTINCT duplicate_of), (SELECT count(*) FROM articles) FROM article_duplicates"
     ).fetchone()
     log.info("dedup: %d duplicates in %d groups", n_dups, groups)
-    return {"duplicates": n_dups, "groups": groups, "canonical": n_articles - n_dups}
+    return DuplicatesResult(duplicates=n_dups, groups=groups, canonical=n_articles - n_dups)
 
 
 # ---------------------------------------------------------------------------------------------
 # Days: the unit of the partitioned steps. Each day's inputs (its canonical articles and the
 # settings that read them) have a digest; each partitioned table records the digest it was built
 # from, so a day is stale for a table when the two differ.
+#
+# Actors are resolved with the names the corpus knows within NAME_WINDOW_DAYS either side of a day
+# ('Reagan' -> 'Ronald Reagan'), so a day's mentions also depend on its neighbours' entities: the
+# mention tables record, beside the day's digest, a *context* digest of the entities they were
+# resolved with (the build digests of `entities` on the days of the window). A neighbour whose
+# entities change makes the day stale; the planner (stale_days) rebuilds those days in the same run.
 
 PARTITIONED_TABLES = ("entities", "entity_mentions", "actor_mentions_daily")
-DAY_DDL = [
-    "CREATE TABLE IF NOT EXISTS day_inputs (day DATE PRIMARY KEY, digest VARCHAR, articles BIGINT)",
-    "CREATE TABLE IF NOT EXISTS day_builds (table_name VARCHAR, day DATE, digest VARCHAR, PRIMARY KEY (table_name, day))",
-]
+CONTEXT_TABLES = ("entity_mentions", "actor_mentions_daily")
+NAME_WINDOW_DAYS = actors.WINDOW_DAYS
+# Every known day and the context digest of its window: the `entities` builds of the days around it.
+DAY_CONTEXT_SQL = (
+    "SELECT k.day, md5(coalesce(string_agg(e.day::VARCHAR || '=' || e.digest, ',' ORDER BY e.day), '')) AS context "
+    "FROM (SELECT day FROM day_inputs UNION SELECT day FROM day_builds) k LEFT JOIN day_builds e "
+    "ON e.table_name = 'entities' AND e.day BETWEEN k.day - $window::INTEGER AND k.day + $window::INTEGER "
+    "GROUP BY k.day"
+)
 
 
 def settings_digest(settings: Settings) -> str:
-    """What, besides the articles, decides a day's entities and counts: model, labels, aliases."""
+    """What, besides the articles, decides a day's entities and counts: model, labels, the alias table
+    (countries, alias files, nicknames)."""
     try:
         model = f"{settings.spacy_model}=={importlib.metadata.version(settings.spacy_model)}"
     except importlib.metadata.PackageNotFoundError:
         model = settings.spacy_model
-    aliases = settings.aliases_path.read_bytes() if settings.aliases_path and settings.aliases_path.is_file() else b""
+    # what the alias table holds (country data, alias files, nickname files), not where it came from
+    aliases = actors.load_aliases(settings.aliases_path)
+    table = repr((sorted(aliases.entries.items()), sorted(aliases.codes.items()),
+                  sorted((k, sorted(v)) for k, v in aliases.nicknames.items())))
     return hashlib.sha256("\0".join([PIPELINE_VERSION, model, ",".join(sorted(settings.labels)),
-                                      hashlib.sha256(aliases).hexdigest()]).encode()).hexdigest()
+                                      hashlib.sha256(table.encode()).hexdigest()]).encode()).hexdigest()
 
 
 def refresh_day_inputs(settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every day's input digest from its canonical articles."""
-    for ddl in DAY_DDL:
-        con.execute(ddl)
     with transaction(con):
         con.execute("DELETE FROM day_inputs")
         con.execute(
             "INSERT INTO day_inputs SELECT published_date, md5(? || string_agg(article_id || ':' || md5(body), ',' "
-            f"ORDER BY article_id)), count(*) FROM articles WHERE article_id NOT IN (SELECT article_id FROM "
+            "ORDER BY article_id)), count(*) FROM articles WHERE article_id NOT IN (SELECT article_id FROM "
             "article_duplicates) GROUP BY published_date", [settings_digest(settings)])
+
+
+def with_neighbours(days: Iterable[dt.date | str], known: Iterable[dt.date | str]) -> list[str]:
+    """`days` and the `known` days within NAME_WINDOW_DAYS of one of them, as sorted ISO strings: when a
+    day's articles change, the days around it resolve their actors with its new names (the sensor's plan;
+    stale_days does the same from the working database)."""
+    changed = sorted({pd.Timestamp(d).date() for d in days})
+    span = dt.timedelta(days=NAME_WINDOW_DAYS)
+    out = set(changed)
+    for day in {pd.Timestamp(d).date() for d in known}:
+        i = bisect.bisect_left(changed, day - span)
+        if i < len(changed) and changed[i] <= day + span:
+            out.add(day)
+    return sorted(d.isoformat() for d in out)
 
 
 def known_days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     """Every day that has canonical articles or was built before (its rows may need removing)."""
-    for ddl in DAY_DDL:
-        con.execute(ddl)
     return [d for (d,) in con.execute("SELECT day FROM day_inputs UNION SELECT day FROM day_builds ORDER BY 1").fetchall()]
 
 
 def stale_days(con: duckdb.DuckDBPyConnection, tables=PARTITIONED_TABLES) -> list[dt.date]:
-    """Days whose partitioned tables were not built from their current inputs."""
-    for ddl in DAY_DDL:
-        con.execute(ddl)
-    wanted = pd.DataFrame({"table_name": list(tables)})  # noqa: F841
+    """Days whose partitioned tables were not built from their current inputs, or whose mentions were resolved
+    with other neighbours' entities than today's; and the days within the name window of a day whose entities
+    will change (their mentions are rebuilt in the same run, after the new entities)."""
     return [d for (d,) in con.execute(
-        "SELECT DISTINCT k.day FROM (SELECT day FROM day_inputs UNION SELECT day FROM day_builds) k CROSS JOIN wanted t "
+        f"WITH ctx AS ({DAY_CONTEXT_SQL}), "
+        "stale AS (SELECT k.day, t.table_name FROM ctx k CROSS JOIN (SELECT unnest($tables::VARCHAR[]) AS table_name) t "
         "LEFT JOIN day_inputs i ON i.day = k.day "
         "LEFT JOIN day_builds b ON b.day = k.day AND b.table_name = t.table_name "
-        "WHERE b.digest IS DISTINCT FROM i.digest AND NOT (i.digest IS NULL AND b.digest = 'empty') ORDER BY 1"
-    ).fetchall()]
+        "WHERE (b.digest IS DISTINCT FROM i.digest AND NOT (i.digest IS NULL AND b.digest = 'empty')) "
+        "OR (t.table_name IN (SELECT unnest($context_tables::VARCHAR[])) AND i.digest IS NOT NULL "
+        "AND b.context IS DISTINCT FROM k.context)) "
+        "SELECT day FROM stale UNION SELECT i.day FROM day_inputs i JOIN stale s ON s.table_name = 'entities' "
+        "AND i.day BETWEEN s.day - $window::INTEGER AND s.day + $window::INTEGER "
+        "AND 'entity_mentions' IN (SELECT unnest($tables::VARCHAR[])) ORDER BY 1",
+        {"tables": list(tables), "context_tables": list(CONTEXT_TABLES), "window": NAME_WINDOW_DAYS}).fetchall()]
 
 
 PUBLISHED_PER_DAY_TABLES = ("entity_mentions", "actor_mentions_daily")
@@ -400,54 +432,53 @@ def days_built_from_other_inputs(con: duckdb.DuckDBPyConnection) -> list[dt.date
     """Days whose published per-day tables hold rows built from other articles than the day's current ones
     (articles added, edited, deleted or re-dated since): publishing them would show counts that disagree
     with the articles. Days never built are not among them: they simply have no mentions yet."""
-    for ddl in DAY_DDL:
-        con.execute(ddl)
     return [d for (d,) in con.execute(
         "SELECT DISTINCT b.day FROM day_builds b LEFT JOIN day_inputs i USING (day) "
         "WHERE b.table_name IN (SELECT unnest(?::VARCHAR[])) AND b.digest <> coalesce(i.digest, 'empty') ORDER BY 1",
         [list(PUBLISHED_PER_DAY_TABLES)]).fetchall()]
 
 
-def _record_builds(con: duckdb.DuckDBPyConnection, table: str, run_days: pd.DataFrame) -> None:
-    """Inside the step's transaction: `table` now holds these days as built from their current inputs."""
-    con.execute("DELETE FROM day_builds WHERE table_name = ? AND day IN (SELECT day FROM run_days)", [table])
-    con.execute("INSERT INTO day_builds SELECT ?, w.day, coalesce(i.digest, 'empty') FROM run_days w "
-                "LEFT JOIN day_inputs i USING (day)", [table])
+def _record_builds(con: duckdb.DuckDBPyConnection, table: str, run_days: list[dt.date]) -> None:
+    """Inside the step's transaction: `table` now holds these days as built from their current inputs (and, for
+    the mention tables, from the current entities of the days around them)."""
+    con.execute("DELETE FROM day_builds WHERE table_name = $table AND day IN (SELECT unnest($days::DATE[]))",
+                {"table": table, "days": run_days})
+    con.execute(f"INSERT INTO day_builds SELECT $table, w.day, coalesce(i.digest, 'empty'), "
+                f"CASE WHEN $table IN (SELECT unnest($context_tables::VARCHAR[])) THEN c.context END "
+                f"FROM (SELECT unnest($days::DATE[]) AS day) w LEFT JOIN day_inputs i USING (day) "
+                f"LEFT JOIN ({DAY_CONTEXT_SQL}) c USING (day)",
+                {"table": table, "days": run_days, "context_tables": list(CONTEXT_TABLES), "window": NAME_WINDOW_DAYS})
 
 
-def _window(days: Iterable[dt.date | str]) -> pd.DataFrame:
-    return pd.DataFrame({"day": pd.Series(sorted({pd.Timestamp(d).date() for d in days}), dtype=object)})
+@dataclass(frozen=True)
+class EntitiesResult:
+    entities: int
+    articles: int
+    articles_read: int
+    articles_cached: int
+    model: str
+    days: int
 
 
-NER_CACHE_DDL = [
-    "CREATE TABLE IF NOT EXISTS ner_cache_keys (body_hash VARCHAR, model VARCHAR, labels VARCHAR, "
-    "PRIMARY KEY (body_hash, model, labels))",
-    "CREATE TABLE IF NOT EXISTS ner_cache (body_hash VARCHAR, model VARCHAR, labels VARCHAR, entity_text VARCHAR, "
-    "entity_label VARCHAR, start_char BIGINT, end_char BIGINT)",
-]
-ENTITIES_DDL = ("CREATE TABLE IF NOT EXISTS entities (article_id VARCHAR, published_date DATE, entity_text VARCHAR, "
-                "entity_label VARCHAR, start_char BIGINT, end_char BIGINT)")
-
-
-def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> dict:
+def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection,
+                   days: Iterable[dt.date | str]) -> EntitiesResult:
     """Run spaCy NER over the canonical articles of `days` into `entities` (replacing those days).
 
     NER output is cached by (body hash, model name and version, labels): an article whose text was
     already read by the same model for the same labels is not read again.
     """
-    run_days = _window(days)
-    for ddl in [*NER_CACHE_DDL, *DAY_DDL, ENTITIES_DDL]:
-        con.execute(ddl)
+    run_days = days_param(days)
     model = ner.model_version(settings.spacy_model)
     labels = ",".join(sorted(settings.labels))
     key = [model, labels]
     # the days' canonical articles, each body hashed and looked up in the cache once (a plain
     # table: the NER input streams through a second cursor, which cannot see temp tables)
+    con.execute("DELETE FROM ner_canonical")
     con.execute(
-        "CREATE OR REPLACE TABLE ner_canonical AS SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
-        "false AS cached FROM articles a WHERE a.published_date IN (SELECT day FROM run_days) "
-        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates) AND a.language IN (?, ?)",
-        [language.model_language(settings.spacy_model), language.UNDETERMINED])
+        "INSERT INTO ner_canonical SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
+        "false AS cached FROM articles a WHERE a.published_date IN (SELECT unnest($days::DATE[])) "
+        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates) AND a.language IN ($lang, $und)",
+        {"days": run_days, "lang": language.model_language(settings.spacy_model), "und": language.UNDETERMINED})
     con.execute("UPDATE ner_canonical c SET cached = true FROM ner_cache_keys k "
                 "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", key)
     total, todo = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
@@ -474,21 +505,23 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection, days: Ite
         n_process=settings.n_process, total=todo, progress=progress,
     )
     found.insert(0, "body_hash", found.pop("article_id").map(hashes))
-    done = pd.DataFrame({"body_hash": pd.Series(sorted(set(hashes.values())), dtype=object)})  # noqa: F841
+    done = pd.DataFrame({"body_hash": pd.Series(sorted(set(hashes.values())), dtype=object),
+                         "model": model, "labels": labels})
+    found = found.assign(model=model, labels=labels)
     with transaction(con):
-        con.execute("INSERT OR IGNORE INTO ner_cache_keys SELECT body_hash, ?, ? FROM done", key)
-        con.execute("INSERT INTO ner_cache SELECT body_hash, ?, ?, entity_text, entity_label, start_char, end_char "
-                    "FROM found", key)
-        con.execute("DELETE FROM entities WHERE published_date IN (SELECT day FROM run_days)")
+        write(con, "ner_cache_keys", done, ignore_existing=True)
+        write(con, "ner_cache", found)
+        con.execute("DELETE FROM entities WHERE published_date IN (SELECT unnest($days::DATE[]))", {"days": run_days})
         con.execute(
             "INSERT INTO entities SELECT c.article_id, c.published_date, n.entity_text, n.entity_label, n.start_char, "
             "n.end_char FROM ner_canonical c JOIN ner_cache n ON n.body_hash = c.body_hash AND n.model = ? "
             "AND n.labels = ? ORDER BY c.article_id, n.start_char", key)
         _record_builds(con, "entities", run_days)
-        con.execute("DROP TABLE ner_canonical")
-    n = con.execute("SELECT count(*) FROM entities WHERE published_date IN (SELECT day FROM run_days)").fetchone()[0]
-    return {"entities": n, "articles": total, "articles_read": todo, "articles_cached": total - todo, "model": model,
-            "days": len(run_days)}
+        con.execute("DELETE FROM ner_canonical")
+    n = con.execute("SELECT count(*) FROM entities WHERE published_date IN (SELECT unnest($days::DATE[]))",
+                    {"days": run_days}).fetchone()[0]
+    return EntitiesResult(entities=n, articles=total, articles_read=todo, articles_cached=total - todo, model=model,
+                          days=len(run_days))
 
 
 # A wire dateline opening the body: 'NEW YORK, March 2 - ', 'PALO ALTO, Calif., March 4 - '. It says
@@ -496,67 +529,86 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection, days: Ite
 WIRE_DATELINE = r"^[A-Z][A-Z.&/ -]*[A-Z.](, [A-Z][A-Za-z.]*( [A-Z][A-Za-z.]*)?)?,? [A-Z][a-z]{2,8}\.? [0-9]{1,2} - "
 
 
-def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> dict:
+def _resolve_day(item: tuple[pd.DataFrame, object], aliases: actors.AliasTable) -> pd.DataFrame:
+    """One day's mentions resolved with the names known in its window (a top-level function: it runs in workers)."""
+    mentions, known = item
+    return actors.resolve_actors(mentions, aliases, known=known)
+
+
+@dataclass(frozen=True)
+class MentionsResult:
+    mentions: int
+    actors: int
+    dropped: int          # entities that are no actor (blank after folding, or marked 'ignore' in the alias file)
+    dateline: int         # entities inside a wire dateline (where a story was filed): not counted
+    days: int
+
+
+def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection,
+                   days: Iterable[dt.date | str]) -> MentionsResult:
     """Map every entity of `days` outside the wire dateline to its canonical actor into `entity_mentions`.
 
-    Actors are resolved one day at a time (short names and surnames are matched within the day's
-    news), so a day's counts do not depend on which other days are built in the same run.
+    Each day is resolved with the names the corpus knows within NAME_WINDOW_DAYS either side of it (from the
+    entities of those days), so a day's counts depend on the data alone, never on which other days one run
+    happens to build; the mention tables record which neighbours' entities they used (see stale_days).
     """
-    run_days = _window(days)
-    for ddl in [*DAY_DDL, ENTITIES_DDL]:
-        con.execute(ddl)
-    con.execute(create_sql("entity_mentions", replace=False))
+    run_days = days_param(days)
     raw = con.execute(
         "SELECT e.article_id, e.published_date, e.entity_text, e.entity_label, e.start_char, e.end_char, "
-        "e.start_char < length(regexp_extract(a.body, ?)) AS in_dateline "
-        "FROM entities e JOIN articles a USING (article_id) WHERE e.published_date IN (SELECT day FROM run_days) "
+        "e.start_char < length(regexp_extract(a.body, $dateline)) AS in_dateline, "
+        "e.published_date IN (SELECT unnest($days::DATE[])) AS in_run "
+        "FROM entities e JOIN articles a USING (article_id) "
+        "WHERE e.published_date BETWEEN $first::DATE - $window::INTEGER AND $last::DATE + $window::INTEGER "
         "ORDER BY e.published_date, e.article_id, e.start_char",
-        [WIRE_DATELINE],
+        {"dateline": WIRE_DATELINE, "window": NAME_WINDOW_DAYS, "days": run_days,
+         "first": run_days[0] if run_days else None, "last": run_days[-1] if run_days else None},
     ).df()
     in_dateline = raw.pop("in_dateline").astype(bool)
-    kept = raw[~in_dateline].reset_index(drop=True)
+    in_run = raw.pop("in_run").astype(bool)
+    window = raw[~in_dateline].reset_index(drop=True)
     aliases = actors.load_aliases(settings.aliases_path)
-    groups = [group for _, group in kept.groupby("published_date", sort=True)]
-    parts = parallel.map_ordered(functools.partial(actors.resolve_actors, aliases=aliases), groups,
-                                 settings.n_process, PARALLEL_MIN_DAYS)
-    mentions = (pd.concat(parts, ignore_index=True) if parts
-                else actors.resolve_actors(kept, aliases))[list(TABLES["entity_mentions"]["columns"])]  # noqa: F841
+    by_day = {pd.Timestamp(day).date(): group for day, group in window.groupby("published_date", sort=True)}
+    names = {day: actors.full_names(group, aliases) for day, group in by_day.items()}
+    span = dt.timedelta(days=NAME_WINDOW_DAYS)
+    items = [(by_day[day], actors.sum_names([n for d, n in names.items() if abs(d - day) <= span]))
+             for day in run_days if day in by_day]
+    parts = parallel.map_ordered(functools.partial(_resolve_day, aliases=aliases), items, settings.n_process,
+                                 PARALLEL_MIN_DAYS)
+    columns = TABLES["entity_mentions"].column_names
+    mentions = (pd.concat(parts, ignore_index=True)[columns] if parts
+                else actors.resolve_actors(window.iloc[:0], aliases)[columns])
     with transaction(con):
-        con.execute("DELETE FROM entity_mentions WHERE published_date IN (SELECT day FROM run_days)")
-        con.execute(f"INSERT INTO entity_mentions ({column_list('entity_mentions')}) "
-                    f"SELECT {column_list('entity_mentions')} FROM mentions")
+        write(con, "entity_mentions", mentions, replace=("published_date", run_days))
         _record_builds(con, "entity_mentions", run_days)
         mark_changed(con)
-    log.info("actors: %d mentions of %d actors on %d days (%d in wire datelines not counted)",
-             len(mentions), mentions["actor"].nunique(), len(run_days), int(in_dateline.sum()))
-    return {"mentions": len(mentions), "actors": int(mentions["actor"].nunique()),
-            "dropped": len(kept) - len(mentions), "dateline": int(in_dateline.sum()), "days": len(run_days)}
+    n_dateline = int((in_dateline & in_run).sum())
+    kept = window[in_run[~in_dateline].to_numpy()]
+    dropped = len(kept) - len(mentions.drop_duplicates(["article_id", "start_char"]))
+    log.info("actors: %d mentions of %d actors on %d days (%d in wire datelines not counted; names known within "
+             "%d days either side)", len(mentions), mentions["actor"].nunique(), len(run_days), n_dateline,
+             NAME_WINDOW_DAYS)
+    return MentionsResult(mentions=len(mentions), actors=int(mentions["actor"].nunique()), dropped=dropped,
+                          dateline=n_dateline, days=len(run_days))
 
 
-def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> dict:
+@dataclass(frozen=True)
+class DailyResult:
+    rows: int
+    days: int
+
+
+def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str]) -> DailyResult:
     """Count mentions and distinct articles per day and actor for `days` (replacing those days)."""
-    run_days = _window(days)
-    for ddl in DAY_DDL:
-        con.execute(ddl)
-    con.execute(create_sql("entity_mentions", replace=False))
-    con.execute(create_sql("actor_mentions_daily", replace=False))
+    run_days = days_param(days)
     with transaction(con):
-        con.execute("DELETE FROM actor_mentions_daily WHERE day IN (SELECT day FROM run_days)")
-        con.execute(
-            f"INSERT INTO actor_mentions_daily ({column_list('actor_mentions_daily')}) "
-            "SELECT published_date, actor, actor_type, count(*), count(DISTINCT article_id) FROM entity_mentions "
-            "WHERE published_date IN (SELECT day FROM run_days) GROUP BY ALL ORDER BY 1, 4 DESC, 2")
+        counts = con.execute(
+            "SELECT published_date AS day, actor, actor_type, actor_code, count(*) AS mentions, "
+            "count(DISTINCT article_id) AS articles FROM entity_mentions WHERE published_date IN "
+            "(SELECT unnest($days::DATE[])) GROUP BY ALL ORDER BY 1, 5 DESC, 2", {"days": run_days}).df()
+        write(con, "actor_mentions_daily", counts, replace=("day", run_days))
         _record_builds(con, "actor_mentions_daily", run_days)
         mark_changed(con)
-    rows, n_days = con.execute("SELECT count(*), count(DISTINCT day) FROM actor_mentions_daily "
-                               "WHERE day IN (SELECT day FROM run_days)").fetchone()
-    return {"rows": rows, "days": n_days}
-
-
-def state_ddl() -> list[str]:
-    """Every table of the pipeline's state with its keys (the distributed mode re-creates them in memory)."""
-    contract = [create_sql(t, replace=False) for t in TABLES]
-    return [STATE_DDL, RAW_FILES_DDL, SIGNATURES_DDL, *DAY_DDL, *NER_CACHE_DDL, ENTITIES_DDL, *contract]
+    return DailyResult(rows=len(counts), days=int(counts["day"].nunique()))
 
 
 @contextlib.contextmanager
@@ -564,10 +616,12 @@ def state(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The pipeline's state: the working DuckDB file, or, with a storage root (distributed mode), an
     in-memory database loaded from and written back to Parquet under it (no DuckDB file is written)."""
     if settings.storage_root:
-        with lake.session(settings.storage_root, state_ddl()) as con:
+        with lake.session(settings.storage_root, store.ddl()) as con:
+            ensure_current_schema(con)
             yield con
     else:
         with session(settings.work_db_path) as con:
+            ensure_current_schema(con)
             yield con
 
 
@@ -575,12 +629,17 @@ def publish(settings: Settings):
     """The writer step: (in distributed mode, load the Parquet state into the working DuckDB file,)
     publish the analysts' file, and remember that it is up to date."""
     if settings.storage_root:
-        lake.load_into(settings.storage_root, settings.work_db_path, state_ddl())
+        lake.load_into(settings.storage_root, settings.work_db_path, store.ddl())
     path = warehouse.publish(settings.work_db_path, settings.db_path, settings.storage_version)
     with state(settings) as con:
         mark_published(con)
         stale = stale_days(con)
     return path, stale
+
+
+def daily_mentions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every day's mentions per actor (day, actor, mentions): the series the UI charts."""
+    return con.execute("SELECT day, actor, mentions FROM actor_mentions_daily").df()
 
 
 def top_actors(con: duckdb.DuckDBPyConnection, per_day: int = 5) -> pd.DataFrame:

@@ -14,7 +14,8 @@ import duckdb
 import pandas as pd
 
 from newsdag.cleaning import header_value
-from newsdag.warehouse import TABLES, column_list, create_sql, table_exists
+from newsdag.store import TABLES, write
+from newsdag.warehouse import table_exists
 
 def raw_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per raw input: whether its bytes decoded as text and its header date token (None when it has none)."""
@@ -80,13 +81,13 @@ def mentions_profile(con: duckdb.DuckDBPyConnection, days=None) -> pd.DataFrame:
 
 
 def daily_reconciliation(con: duckdb.DuckDBPyConnection, days=None) -> pd.DataFrame:
-    """Daily counts (of `days`, or all) next to a recount from entity_mentions, per (day, actor, actor_type)."""
+    """Daily counts (of `days`, or all) next to a recount from entity_mentions, per (day, actor, actor_type, actor_code)."""
     where_m, params_m = _days_filter("published_date", days)
     where_d, params_d = _days_filter("day", days)
     return con.execute(
         f"""
         WITH recount AS (
-            SELECT published_date AS day, actor, actor_type, count(*) AS mentions,
+            SELECT published_date AS day, actor, actor_type, actor_code, count(*) AS mentions,
                    count(DISTINCT article_id) AS articles
             FROM entity_mentions {where_m} GROUP BY ALL),
         daily AS (SELECT * FROM actor_mentions_daily {where_d})
@@ -95,6 +96,7 @@ def daily_reconciliation(con: duckdb.DuckDBPyConnection, days=None) -> pd.DataFr
                coalesce(d.articles, 0) AS articles, coalesce(r.articles, 0) AS recounted_articles
         FROM daily d
         FULL OUTER JOIN recount r ON d.day = r.day AND d.actor = r.actor AND d.actor_type = r.actor_type
+                                   AND d.actor_code IS NOT DISTINCT FROM r.actor_code
         ORDER BY 1, coalesce(d.actor_type, r.actor_type)
         """, params_m + params_d
     ).df()
@@ -111,7 +113,7 @@ def inconsistencies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     from newsdag import pipeline  # (pipeline does not import this module)
 
     for table in ("articles", "article_duplicates", "entity_mentions", "actor_mentions_daily"):  # an empty build
-        con.execute(create_sql(table, replace=False))
+        con.execute(TABLES[table].create_sql())
     rows = con.execute(
         """
         SELECT CASE WHEN a.article_id IS NULL THEN 'mention_of_missing_article'
@@ -132,16 +134,16 @@ def inconsistencies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                          "consistent": pd.Series([False] * len(rows), dtype=bool)})
 
 
-DQ_COLUMNS = list(TABLES["data_quality_results"]["columns"])
+DQ_COLUMNS = TABLES["data_quality_results"].column_names
 
 
 def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """Append check results to `data_quality_results` (history is kept)."""
-    con.execute(create_sql("data_quality_results", replace=False))
+    con.execute(TABLES["data_quality_results"].create_sql())
     have = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
                                       "WHERE table_name = 'data_quality_results' AND schema_name = 'main' "
                                       "AND database_name = current_database()").fetchall()}
-    for column, (sql_type, _) in TABLES["data_quality_results"]["columns"].items():
+    for column, (sql_type, _) in TABLES["data_quality_results"].columns.items():
         if column not in have:  # a working database from an older version
             con.execute(f'ALTER TABLE data_quality_results ADD COLUMN "{column}" {sql_type}')
     frame = pd.DataFrame(
@@ -149,8 +151,7 @@ def record_results(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
           "details": json.dumps(r.get("details") or [], default=str)} for r in rows], columns=DQ_COLUMNS
     )
     frame["checked_at"] = pd.to_datetime(frame["checked_at"])
-    con.execute(f"INSERT INTO data_quality_results ({column_list('data_quality_results')}) "
-                f"SELECT {column_list('data_quality_results')} FROM frame")
+    write(con, "data_quality_results", frame)
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> bytes:

@@ -11,92 +11,12 @@ from typing import Iterator
 
 import duckdb
 
+from newsdag.store import PUBLISHED, TABLES as ALL_TABLES
+
 log = logging.getLogger(__name__)
 
-# The contract tables analysts rely on: column -> (type, comment). Order is the column order.
-TABLES: dict[str, dict] = {
-    "articles": {
-        "comment": "One row per accepted raw file (duplicates included; see article_duplicates).",
-        "columns": {
-            "article_id": ("VARCHAR", "Stable id of the article: first 16 hex digits of sha256 of source_path."),
-            "source_path": ("VARCHAR", "Path of the raw file, relative to the raw directory, with / separators."),
-            "published_date": ("DATE", "Publication day: from the ' date YYYY-MM-DD' header, or read from the page text."),
-            "date_source": ("VARCHAR", "Where published_date came from: 'header' (the ' date YYYY-MM-DD' line), "
-                                       "'page_text' (a date written in scraped page text) or 'html' (the HTML page's "
-                                       "metadata or text, read by htmldate)."),
-            "title": ("VARCHAR", "Headline when the page has one, else NULL."),
-            "body": ("VARCHAR", "Article text after removing page chrome and boilerplate."),
-            "word_count": ("BIGINT", "Number of words (\\w+ tokens) in body."),
-            "content_hash": ("VARCHAR", "sha256 of the raw file's bytes (of the record's payload for a WARC record)."),
-            "url": ("VARCHAR", "The page's canonical URL when it states one, else the URL it was fetched from "
-                               "(WARC-Target-URI); NULL for plain text files."),
-            "site": ("VARCHAR", "Host of url, lower-cased, without a leading 'www.'; NULL when the URL is unknown."),
-            "language": ("VARCHAR", "ISO 639-1 code of the body's language (py3langid), 'und' when too short to tell. "
-                                    "Only articles in the spaCy model's language go to NER."),
-            "source_format": ("VARCHAR", "How the raw input was read: 'text' (plain text file), 'html' (an HTML "
-                                         "file) or 'warc' (a response record of a web archive)."),
-        },
-    },
-    "rejected_files": {
-        "comment": "Quarantine: one row per raw file that did not become an article, with the reason.",
-        "columns": {
-            "source_path": ("VARCHAR", "Path of the raw file, relative to the raw directory, with / separators."),
-            "reason": ("VARCHAR", "Reason code: malformed_date_header, missing_date, empty_body, undecodable, unreadable, "
-                                  "too_large, symlink_loop, outside_raw_dir, dangling_link, not_a_regular_file, "
-                                  "unreadable_directory, ..."),
-            "detail": ("VARCHAR", "Human-readable explanation, quoting the offending value where there is one."),
-            "content_hash": ("VARCHAR", "sha256 of the raw file's bytes (empty if unreadable)."),
-        },
-    },
-    "article_duplicates": {
-        "comment": "Each non-canonical article and the canonical article of its duplicate group.",
-        "columns": {
-            "article_id": ("VARCHAR", "The duplicate article (not processed by NER)."),
-            "duplicate_of": ("VARCHAR", "The canonical article of its group (earliest date, then smallest source_path)."),
-            "similarity": ("DOUBLE", "Verified word-shingle similarity (0-1) that linked it to its group."),
-        },
-    },
-    "entity_mentions": {
-        "comment": "One row per named-entity mention in a canonical (non-duplicate) article, mapped to its actor.",
-        "columns": {
-            "article_id": ("VARCHAR", "Article the mention is in."),
-            "published_date": ("DATE", "Publication day of the article."),
-            "actor": ("VARCHAR", "Canonical actor name (aliases, demonyms, titles and short names resolved)."),
-            "actor_type": ("VARCHAR", "person, organization, place or group (or another NER label, lower-cased)."),
-            "entity_text": ("VARCHAR", "The mention as written in the body."),
-            "entity_label": ("VARCHAR", "spaCy NER label: PERSON, ORG, GPE, NORP, ..."),
-            "start_char": ("BIGINT", "Offset of the mention's first character in articles.body."),
-            "end_char": ("BIGINT", "Offset just past the mention's last character in articles.body."),
-        },
-    },
-    "actor_mentions_daily": {
-        "comment": "Per day and actor: mentions and distinct articles; mentions add up to entity_mentions rows.",
-        "columns": {
-            "day": ("DATE", "Publication day."),
-            "actor": ("VARCHAR", "Canonical actor name."),
-            "actor_type": ("VARCHAR", "Actor type, as in entity_mentions."),
-            "mentions": ("BIGINT", "Number of entity_mentions rows for this actor on this day."),
-            "articles": ("BIGINT", "Number of distinct canonical articles mentioning this actor on this day."),
-        },
-    },
-    "data_quality_results": {
-        "comment": "Every data-quality check result, appended run after run (the quality history).",
-        "columns": {
-            "checked_at": ("TIMESTAMP", "When the check ran (UTC)."),
-            "run_id": ("VARCHAR", "Dagster run id."),
-            "check_name": ("VARCHAR", "What was checked, e.g. date_headers_well_formed, bodies_not_empty."),
-            "asset": ("VARCHAR", "The asset (table) the check is attached to."),
-            "partition": ("VARCHAR", "Day (or first..last range of days) a per-day check ran on; NULL for whole-table checks."),
-            "passed": ("BOOLEAN", "Whether every expectation of the check held."),
-            "severity": ("VARCHAR", "ERROR checks block publishing when they fail; WARN checks only report."),
-            "failing_rows": ("BIGINT", "Number of rows (files, articles, mentions...) that failed."),
-            "sample": ("VARCHAR", "JSON list of up to 10 failing paths or ids."),
-            "input_digest": ("VARCHAR", "sha256 of the checked rows and the check's parameters: a check whose input "
-                                        "is unchanged reuses the result recorded with the same digest."),
-            "details": ("VARCHAR", "JSON list, one entry per expectation: type, success, unexpected count and values."),
-        },
-    },
-}
+# The published tables (the contract analysts rely on), as the state store defines them.
+TABLES = PUBLISHED
 
 
 class WarehouseBusy(RuntimeError):
@@ -196,12 +116,13 @@ def _copy_table(src: duckdb.DuckDBPyConnection, dst: duckdb.DuckDBPyConnection, 
                 batch_rows: int = 50_000) -> int:
     """Copy a contract table's rows from one connection to another through Arrow record batches
     (`table` is one of the code's own TABLES, never input; no file path goes into SQL)."""
-    reader = src.cursor().sql(f"SELECT {column_list(table)} FROM main.{table}").to_arrow_reader(batch_rows)
+    columns = TABLES[table].column_list
+    reader = src.cursor().sql(f"SELECT {columns} FROM main.{table}").to_arrow_reader(batch_rows)
     n = 0
     for batch in reader:
         dst.register("newsdag_batch", batch)
         try:
-            dst.execute(f"INSERT INTO main.{table} ({column_list(table)}) SELECT * FROM newsdag_batch")
+            dst.execute(f"INSERT INTO main.{table} ({columns}) SELECT * FROM newsdag_batch")
         finally:
             dst.unregister("newsdag_batch")
         n += batch.num_rows
@@ -222,7 +143,7 @@ def rebuild_work_db(path: Path, error: BaseException | str) -> None:
     kept, source = 0, None
     con = duckdb.connect(str(path))
     try:
-        con.execute(create_sql("data_quality_results"))
+        con.execute(ALL_TABLES["data_quality_results"].create_sql())
         for candidate in (aside, _published_of(path)):
             if not candidate.is_file() or not is_duckdb_file(candidate):
                 continue
@@ -305,19 +226,6 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def create_sql(table: str, schema: str | None = None, *, replace: bool = True) -> str:
-    """CREATE [OR REPLACE | IF NOT EXISTS] TABLE statement of a contract table."""
-    spec = TABLES[table]
-    cols = ", ".join(f'"{c}" {t}' for c, (t, _) in spec["columns"].items())
-    name = f"{schema}.{table}" if schema else table
-    return f"CREATE OR REPLACE TABLE {name} ({cols})" if replace else f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
-
-
-def column_list(table: str) -> str:
-    """The contract table's columns, quoted, in order: for INSERT ... SELECT statements."""
-    return ", ".join(f'"{c}"' for c in TABLES[table]["columns"])
-
-
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
@@ -334,7 +242,7 @@ def _sql_string(value: str) -> str:
 # Each day's actors ranked by mentions (ties broken by name): the view analysts query and the
 # CLI summary / UI table share this one definition.
 RANKED_DAILY_SQL = """SELECT day, row_number() OVER (PARTITION BY day ORDER BY mentions DESC, actor) AS rank,
-                             actor, actor_type, mentions, articles FROM actor_mentions_daily"""
+                             actor, actor_type, actor_code, mentions, articles FROM actor_mentions_daily"""
 
 # Views for the common questions, created in the published file (name -> (comment, SQL)).
 VIEWS: dict[str, tuple[str, str]] = {
@@ -344,7 +252,7 @@ VIEWS: dict[str, tuple[str, str]] = {
     ),
     "actor_mentions_weekly": (
         "Mentions and distinct articles per ISO week (starting Monday) and actor.",
-        """SELECT date_trunc('week', published_date)::DATE AS week_start, actor, actor_type,
+        """SELECT date_trunc('week', published_date)::DATE AS week_start, actor, actor_type, actor_code,
                   count(*) AS mentions, count(DISTINCT article_id) AS articles
            FROM entity_mentions GROUP BY ALL""",
     ),
@@ -353,10 +261,18 @@ VIEWS: dict[str, tuple[str, str]] = {
         "filter on actor for a gap-free daily series.",
         """WITH days AS (
              SELECT unnest(generate_series(min(day), max(day), INTERVAL 1 DAY))::DATE AS day FROM actor_mentions_daily),
-           actors AS (SELECT DISTINCT actor, actor_type FROM actor_mentions_daily)
-           SELECT d.day, a.actor, a.actor_type, coalesce(m.mentions, 0) AS mentions, coalesce(m.articles, 0) AS articles
+           actors AS (SELECT DISTINCT actor, actor_type, actor_code FROM actor_mentions_daily)
+           SELECT d.day, a.actor, a.actor_type, a.actor_code, coalesce(m.mentions, 0) AS mentions, coalesce(m.articles, 0) AS articles
            FROM actors a CROSS JOIN days d
            LEFT JOIN actor_mentions_daily m ON m.day = d.day AND m.actor = a.actor AND m.actor_type = a.actor_type""",
+    ),
+    "actor_forms": (
+        "Which surface forms became each actor (the audit trail of name resolution): per actor and form as "
+        "written, with its NER label, the mentions and the first and last day it was seen. A wrong merge is "
+        "split, or a missed one added, with a row in the alias file.",
+        """SELECT actor, actor_type, actor_code, entity_text AS surface_form, entity_label AS label,
+                  count(*) AS mentions, min(published_date) AS first_day, max(published_date) AS last_day
+           FROM entity_mentions GROUP BY ALL""",
     ),
     "rejections_by_reason": (
         "How many raw files were quarantined for each reason.",
@@ -394,11 +310,11 @@ def publish(work_db: Path, db_path: Path, storage_version: str) -> Path:
         try:
             with transaction(dst):  # one commit to the new file, not one per statement
                 for table, spec in TABLES.items():  # names and comments: the code's own constants
-                    dst.execute(create_sql(table))
+                    dst.execute(spec.create_sql(replace=True))
                     if table_exists(src, table):
                         _copy_table(src, dst, table)
-                    dst.execute(f"COMMENT ON TABLE main.{table} IS {_sql_string(spec['comment'])}")
-                    for column, (_, comment) in spec["columns"].items():
+                    dst.execute(f"COMMENT ON TABLE main.{table} IS {_sql_string(spec.comment)}")
+                    for column, (_, comment) in spec.columns.items():
                         dst.execute(f'COMMENT ON COLUMN main.{table}."{column}" IS {_sql_string(comment)}')
                 for view, (comment, sql) in VIEWS.items():
                     dst.execute(f"CREATE VIEW main.{view} AS {sql}")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from assets.automation import daily_schedule, raw_dir_sensor
 from assets.partitions import PUBLICATION_DAY
@@ -40,6 +41,7 @@ def counts_by_day(db: Path) -> dict[str, int]:
         return dict(con.execute("SELECT day::VARCHAR, sum(mentions) FROM actor_mentions_daily GROUP BY 1").fetchall())
 
 
+@pytest.mark.slow
 def test_sensor_requests_only_the_days_that_files_touch(sample_dir: Path, tmp_path: Path):
     s = settings_for(sample_dir, tmp_path)
     resource, instance, defs = NewsdagResource.from_settings(s), dg.DagsterInstance.ephemeral(), build_defs(s)
@@ -55,15 +57,16 @@ def test_sensor_requests_only_the_days_that_files_touch(sample_dir: Path, tmp_pa
     again, same = evaluate(resource, instance, cursor)
     assert isinstance(again, dg.SkipReason) and same == cursor
 
-    # a late article for an old day rebuilds that day only
+    # a late article for an old day rebuilds that day and the days within 30 days of it, whose actors
+    # resolve with its names (2021-07-28); 2021-08-10 is 34 days away
     (sample_dir / "late.txt").write_text(" date 2021-07-07 Ashraf Ghani met Joe Biden in Kabul on Wednesday.")
     late, cursor = evaluate(resource, instance, cursor)
-    assert day_ranges(late) == [("2021-07-07", "2021-07-07")]
+    assert day_ranges(late) == [("2021-07-07", "2021-07-28")]
     result = run_request(defs, instance, late[0])
     assert result.success
     built = {e.partition for e in result.get_asset_materialization_events()
              if e.asset_key == dg.AssetKey("actor_mentions_daily")}
-    assert built == {"2021-07-07"}
+    assert built == {"2021-07-07", "2021-07-28"}
     after = counts_by_day(s.db_path)
     assert after["2021-07-07"] > before["2021-07-07"]
     assert {d: after[d] for d in ("2021-07-28", "2021-08-10")} == {d: before[d] for d in ("2021-07-28", "2021-08-10")}
@@ -71,14 +74,14 @@ def test_sensor_requests_only_the_days_that_files_touch(sample_dir: Path, tmp_pa
     # a day earlier than every partition: registered in date order
     (sample_dir / "early.txt").write_text(" date 2021-06-30 Joe Biden spoke about NATO in Brussels.")
     early, cursor = evaluate(resource, instance, cursor)
-    assert day_ranges(early) == [("2021-06-30", "2021-06-30")]
+    assert day_ranges(early) == [("2021-06-30", "2021-07-28")]
     assert list(instance.get_dynamic_partitions(PUBLICATION_DAY))[0] == "2021-06-30"
     assert run_request(defs, instance, early[0]).success
 
     # a vanished file: the day it was on is rebuilt and its mentions disappear
     (sample_dir / "late.txt").unlink()
     removed, cursor = evaluate(resource, instance, cursor)
-    assert day_ranges(removed) == [("2021-07-07", "2021-07-07")]
+    assert day_ranges(removed) == [("2021-06-30", "2021-07-28")]
     assert run_request(defs, instance, removed[0]).success
     assert counts_by_day(s.db_path)["2021-07-07"] == before["2021-07-07"]
 
@@ -93,6 +96,7 @@ def test_sensor_requests_only_the_days_that_files_touch(sample_dir: Path, tmp_pa
             ("malformed_date_header",)]
 
 
+@pytest.mark.slow
 def test_schedule_catches_up_on_what_changed(sample_dir: Path, tmp_path: Path):
     s = settings_for(sample_dir, tmp_path)
     resources = {"newsdag": NewsdagResource.from_settings(s)}
@@ -112,11 +116,23 @@ def test_sensor_skips_clearly_when_raw_dir_is_missing(tmp_path: Path):
     assert isinstance(result, dg.SkipReason) and "raw directory not found" in result.skip_message
 
 
+INGEST = {"raw_files", "articles", "rejected_files", "article_duplicates"}
+PER_DAY = {"entities", "entity_mentions", "actor_mentions_daily"}
+
+
 def test_definitions_load_with_schedule_sensor_and_jobs(sample_dir: Path, tmp_path: Path):
     defs = build_defs(settings_for(sample_dir, tmp_path))
-    assert defs.resolve_job_def("newsdag_all") is not None
-    assert defs.resolve_job_def("newsdag_ingest") is not None
-    assert defs.resolve_schedule_def("newsdag_daily").cron_schedule == "0 6 * * *"
-    assert defs.resolve_sensor_def("raw_dir_sensor") is not None
-    assert daily_schedule.execution_timezone == "UTC"
+
+    def assets(job_name: str) -> set[str]:
+        return {k.to_user_string() for k in defs.resolve_job_def(job_name).asset_layer.selected_asset_keys}
+
+    # the whole chain, partitioned by publication day; the ingest job for files that touch no day
+    assert assets("newsdag_all") == INGEST | PER_DAY | {"warehouse_file"}
+    assert defs.resolve_job_def("newsdag_all").partitions_def.name == PUBLICATION_DAY
+    assert assets("newsdag_ingest") == INGEST | {"warehouse_file"}
+    assert defs.resolve_job_def("newsdag_ingest").partitions_def is None
+    schedule, sensor = defs.resolve_schedule_def("newsdag_daily"), defs.resolve_sensor_def("raw_dir_sensor")
+    assert (schedule.job_name, schedule.cron_schedule, schedule.execution_timezone) == ("newsdag_all", "0 6 * * *", "UTC")
+    assert schedule is daily_schedule
+    assert (sensor.job_name, sensor.minimum_interval_seconds) == ("newsdag_all", 60)
     defs.validate_loadable(defs)

@@ -20,22 +20,14 @@ def q(db: Path, sql: str, params=None):
 
 
 @pytest.fixture(scope="module")
-def sample_build(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sample")
-    import shutil
-
-    from newsdag.settings import SAMPLE_RAW_DIR
-
-    raw = tmp / "raw"
-    shutil.copytree(SAMPLE_RAW_DIR, raw)
-    s = settings_for(raw, tmp)
-    result = materialize(s)
-    assert result.success
-    return s.db_path
+def sample_db(sample_build) -> Path:
+    """The published file of the sample built once per session (conftest's sample_build)."""
+    return sample_build.db_path
 
 
-def test_sample_every_file_is_an_article(sample_build):
-    rows = q(sample_build, "SELECT source_path, published_date::VARCHAR, date_source FROM articles ORDER BY 1")
+@pytest.mark.slow
+def test_sample_every_file_is_an_article(sample_db):
+    rows = q(sample_db, "SELECT source_path, published_date::VARCHAR, date_source FROM articles ORDER BY 1")
     assert [(p[:3], d, src) for p, d, src in rows] == [
         ("000", "2021-07-28", "header"),
         ("001", "2021-07-28", "page_text"),
@@ -43,38 +35,41 @@ def test_sample_every_file_is_an_article(sample_build):
         ("003", "2021-07-07", "header"),
         ("004", "2021-08-10", "page_text"),
     ]
-    assert q(sample_build, "SELECT count(*) FROM rejected_files") == [(0,)]
+    assert q(sample_db, "SELECT count(*) FROM rejected_files") == [(0,)]
 
 
-def test_sample_000_and_001_collapse(sample_build):
-    rows = q(sample_build, """
+@pytest.mark.slow
+def test_sample_000_and_001_collapse(sample_db):
+    rows = q(sample_db, """
         SELECT d.source_path, c.source_path FROM article_duplicates x
         JOIN articles d ON d.article_id = x.article_id JOIN articles c ON c.article_id = x.duplicate_of""")
     assert [(a[:3], b[:3]) for a, b in rows] == [("001", "000")]
 
 
-def test_sample_actors(sample_build):
-    actors = {a for (a,) in q(sample_build, "SELECT DISTINCT actor FROM entity_mentions")}
+@pytest.mark.slow
+def test_sample_actors(sample_db):
+    actors = {a for (a,) in q(sample_db, "SELECT DISTINCT actor FROM entity_mentions")}
     assert "United States" in actors
     assert not actors & {"US", "U.S.", "USA", "America", "the United States"}
     assert "China" in actors and "Chinese" not in actors
     assert "Antony Blinken" in actors and "Blinken" not in actors
     assert "Mullah Abdul Ghani Baradar" in actors and "Baradar" not in actors
-    us_types = q(sample_build, "SELECT DISTINCT actor_type FROM entity_mentions WHERE actor = 'United States'")
+    us_types = q(sample_db, "SELECT DISTINCT actor_type FROM entity_mentions WHERE actor = 'United States'")
     assert len(us_types) == 1
-    top = [a for (a,) in q(sample_build, """
+    top = [a for (a,) in q(sample_db, """
         SELECT actor FROM actor_mentions_daily WHERE day = DATE '2021-07-28' ORDER BY mentions DESC, actor LIMIT 3""")]
     assert "Taliban" in top
 
 
-def test_sample_counts_add_up_and_skip_duplicates(sample_build):
-    assert q(sample_build, "SELECT sum(mentions) FROM actor_mentions_daily") == \
-        q(sample_build, "SELECT count(*)::HUGEINT FROM entity_mentions")
-    assert q(sample_build, """SELECT count(*) FROM entity_mentions
+@pytest.mark.slow
+def test_sample_counts_add_up_and_skip_duplicates(sample_db):
+    assert q(sample_db, "SELECT sum(mentions) FROM actor_mentions_daily") == \
+        q(sample_db, "SELECT count(*)::HUGEINT FROM entity_mentions")
+    assert q(sample_db, """SELECT count(*) FROM entity_mentions
                               WHERE article_id IN (SELECT article_id FROM article_duplicates)""") == [(0,)]
-    assert q(sample_build, "SELECT count(*) FROM entity_mentions WHERE actor IS NULL OR trim(actor) = ''") == [(0,)]
+    assert q(sample_db, "SELECT count(*) FROM entity_mentions WHERE actor IS NULL OR trim(actor) = ''") == [(0,)]
     # offsets point into the published body
-    bad = q(sample_build, """SELECT count(*) FROM entity_mentions m JOIN articles a USING (article_id)
+    bad = q(sample_db, """SELECT count(*) FROM entity_mentions m JOIN articles a USING (article_id)
                              WHERE substr(a.body, m.start_char + 1, m.end_char - m.start_char) <> m.entity_text""")
     assert bad == [(0,)]
 
@@ -102,6 +97,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.slow
 def test_faulty_corpus_is_fully_accounted_for(sample_dir: Path, tmp_path: Path):
     for name, (data, _) in FAULTS.items():
         path = sample_dir / name
@@ -129,6 +125,7 @@ def test_faulty_corpus_is_fully_accounted_for(sample_dir: Path, tmp_path: Path):
     assert "Vladimir Putin" in actors
 
 
+@pytest.mark.slow
 def test_cli_prints_summary_and_fails_cleanly(sample_dir: Path, tmp_path: Path, capsys):
     db = tmp_path / "cli" / "n.duckdb"
     assert main(["materialize", "--raw-dir", str(sample_dir), "--db", str(db), "--quiet"]) == 0
@@ -184,6 +181,7 @@ def _entities_metadata(result) -> dict:
     return total
 
 
+@pytest.mark.slow
 def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path):
     from dataclasses import replace
 
@@ -196,8 +194,10 @@ def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path
     (sample_dir / "late.txt").write_text(" date 2021-07-29 Ashraf Ghani met Zalmay Khalilzad in Kabul.")
     second = materialize(s)
     meta = _entities_metadata(second)
-    assert second.days == ["2021-07-29"]  # only the new article's day is built
-    assert (meta["articles_read"], meta["articles_from_cache"]) == (1, 0)
+    # the new article's day, and the days within the 30 days whose names resolve its actors (their mentions
+    # are resolved again with the new names; their entities come from the cache)
+    assert second.days == ["2021-07-07", "2021-07-28", "2021-07-29", "2021-08-10"]
+    assert (meta["articles_read"], meta["articles_from_cache"]) == (1, 4)
     rebuilt = materialize(s, day_from="2021-07-01", day_to="2021-08-31")  # every day again: all from the cache
     assert (_entities_metadata(rebuilt)["articles_read"], _entities_metadata(rebuilt)["articles_from_cache"]) == (0, 5)
     late = q(s.db_path, "SELECT count(*) FROM entity_mentions m JOIN articles a USING (article_id) "
@@ -242,11 +242,18 @@ def test_ingest_step_reports_each_table_as_its_own_asset(sample_dir, tmp_path):
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={dg.AssetKey(k) for k in ["raw_files", "articles", "rejected_files", "article_duplicates"]},
         asset_check_selection=set())
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance)
     assert [e.step_key for e in result.all_events if e.is_step_start] == ["ingest"]
     meta = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("ingest")}
     rows = {key: m["dagster/row_count"].value for key, m in meta.items()}
     assert rows == {"raw_files": 6, "articles": 5, "rejected_files": 1, "article_duplicates": 1}
     assert meta["rejected_files"]["rejected_empty_body"].value == 1
-    assert all(meta[k]["build_seconds"].value >= 0 for k in ["raw_files", "articles", "article_duplicates"])
+    # each table built in the step has its own build time: seconds, and together within the step's time
+    seconds = {k: meta[k]["build_seconds"].value for k in meta if "build_seconds" in meta[k]}
+    assert sorted(seconds) == ["article_duplicates", "articles", "raw_files"]
+    assert all(isinstance(v, float) and v > 0 for v in seconds.values()), seconds
+    step = {e.dagster_event.event_type: e.timestamp for e in instance.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event.step_key == "ingest"}
+    assert sum(seconds.values()) <= step[dg.DagsterEventType.STEP_SUCCESS] - step[dg.DagsterEventType.STEP_START]
     assert meta["article_duplicates"]["days"].value == 3  # the empty file's day has no article

@@ -16,6 +16,8 @@ from newsdag.definitions import build_defs
 from newsdag.resources import NewsdagResource
 from tests.conftest import settings_for
 
+pytestmark = pytest.mark.slow
+
 # every table analysts read, except the quality history (it grows with every run by design)
 CONTRACT = ["articles", "rejected_files", "article_duplicates", "entity_mentions", "actor_mentions_daily"]
 
@@ -65,18 +67,18 @@ def test_cli_range_errors_are_one_clear_line(sample_dir: Path, tmp_path: Path, c
 def test_unchanged_files_are_not_parsed_again(sample_dir: Path, tmp_path: Path):
     s = settings_for(sample_dir, tmp_path)
     with warehouse.session(s.work_db_path) as con:
-        assert pipeline.build_raw_files(s, con)["new"] == 5
-        assert pipeline.build_cleaned(s, con)["parsed"] == 5
+        assert pipeline.build_raw_files(s, con).new == 5
+        assert pipeline.build_cleaned(s, con).parsed == 5
         again = pipeline.build_raw_files(s, con)
-        assert (again["new"], again["changed"], again["vanished"]) == (0, 0, 0)
-        assert pipeline.build_cleaned(s, con)["parsed"] == 0
+        assert (again.new, again.changed, again.vanished) == (0, 0, 0)
+        assert pipeline.build_cleaned(s, con).parsed == 0
         edited = sorted(sample_dir.iterdir())[2]
         edited.write_text(edited.read_text() + "\nThe Taliban said more.")
         (sample_dir / "late.txt").write_text(" date 2021-07-29 Joe Biden spoke.")
         sorted(sample_dir.iterdir())[0].unlink()
         stats = pipeline.build_raw_files(s, con)
-        assert (stats["new"], stats["changed"], stats["vanished"]) == (1, 1, 1)
-        assert pipeline.build_cleaned(s, con)["parsed"] == 2  # the new and the edited file
+        assert (stats.new, stats.changed, stats.vanished) == (1, 1, 1)
+        assert pipeline.build_cleaned(s, con).parsed == 2  # the new and the edited file
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
 
 
@@ -88,7 +90,9 @@ def test_changes_then_incremental_runs_equal_a_build_from_scratch(sample_dir: Pa
     # a re-send of seed 000 dated a day earlier: it becomes the canonical copy, so 2021-07-28 changes too
     (sample_dir / "resend.txt").write_text(seeds[0].read_text().replace("2021-07-28", "2021-07-27", 1))
     result = materialize(s)
-    assert result.success and result.days == ["2021-07-27", "2021-07-28"]
+    # 07-27 and 07-28 changed; the sample's other days are within the 30 days whose names resolve actors,
+    # so their mentions are rebuilt in the same run, after the new entities
+    assert result.success and result.days == ["2021-07-07", "2021-07-27", "2021-07-28", "2021-08-10"]
     seeds[3].write_text(seeds[3].read_text() + "\n\nJoe Biden and Ashraf Ghani met in Washington.")
     seeds[4].unlink()
     assert materialize(s).success
@@ -128,6 +132,12 @@ def test_a_late_duplicate_on_another_day_gets_that_day_rebuilt_by_the_sensor(sam
         follow_up, _ = tick(cursor)  # files unchanged, but the refused publish named 2021-07-28
         assert [r.tags["dagster/asset_partition_range_start"] for r in follow_up] == ["2021-07-28"]
         assert job.execute_in_process(instance=instance, tags=dict(follow_up[0].tags)).success
+        # the days around them resolved their actors with the old entities of 07-27/07-28: rebuilt next
+        neighbours, _ = tick(cursor)
+        assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+                for r in neighbours] == [("2021-07-07", "2021-07-27"), ("2021-08-10", "2021-08-10")]
+        for request in neighbours:
+            assert job.execute_in_process(instance=instance, tags=dict(request.tags)).success
         done, _ = tick(cursor)
         assert isinstance(done, dg.SkipReason)
     with duckdb.connect(str(s.db_path), read_only=True) as con:
@@ -144,3 +154,50 @@ def test_cli_says_what_it_built_and_when_nothing_changed(sample_dir: Path, tmp_p
     second = capsys.readouterr().out
     assert "is up to date (nothing changed)" in second and "days built" not in second
     assert "data-quality checks (8/8 passed)" in second  # the ingest checks, reusing their recorded results
+
+
+def _reagan_corpus(raw: Path) -> None:
+    """The full name on two days, the surname alone on a third (beside a second Reagan, named once), and
+    the surname alone again 40 days later."""
+    raw.mkdir(parents=True)
+    (raw / "a.txt").write_text(" date 1987-03-02 President Ronald Reagan met Treasury Secretary James Baker "
+                               "in Washington on Monday.\n\nRonald Reagan said the talks went well.")
+    (raw / "b.txt").write_text(" date 1987-03-03 Ronald Reagan spoke to reporters about the budget.")
+    (raw / "c.txt").write_text(" date 1987-03-05 Reagan told Congress that the deficit must fall.\n\n"
+                               "Reagan repeated the point later.")
+    (raw / "e.txt").write_text(" date 1987-03-05 Nancy Reagan visited a school in Ohio on Thursday.")
+    (raw / "d.txt").write_text(" date 1987-04-14 Reagan said nothing new in Tokyo about trade with Japan.")
+
+
+def test_a_day_counts_the_same_whichever_days_a_run_builds(tmp_path: Path):
+    """Issue 16: surnames resolve with the names of the days around them, yet a day built alone, first or
+    last gives the tables of a build from scratch."""
+    raw = tmp_path / "raw"
+    _reagan_corpus(raw)
+    full = settings_for(raw, tmp_path / "full")
+    assert materialize(full).success
+    expected = snapshot(full.db_path)
+    mentions = dict(((day.isoformat(), text), actor) for day, text, actor in duckdb.connect(
+        str(full.db_path), read_only=True).execute(
+        "SELECT published_date, entity_text, actor FROM entity_mentions WHERE entity_label = 'PERSON'").fetchall())
+    # the surname alone is Ronald Reagan within 30 days of his full name (Nancy is named once), and stays
+    # 'Reagan' 40 days later, when the window knows no full name
+    assert mentions[("1987-03-05", "Reagan")] == "Ronald Reagan"
+    assert mentions[("1987-03-05", "Nancy Reagan")] == "Nancy Reagan"
+    assert mentions[("1987-04-14", "Reagan")] == "Reagan"
+
+    # the day rebuilt alone: the same tables
+    alone = materialize(full, day_from="1987-03-05", day_to="1987-03-05")
+    assert alone.success and alone.days == ["1987-03-05"]
+    assert snapshot(full.db_path) == expected
+
+    # another warehouse builds 03-05 first, without the days around it: the only Reagan it knows is Nancy ...
+    partial = settings_for(raw, tmp_path / "partial")
+    assert materialize(partial, day_from="1987-03-05", day_to="1987-03-05").success
+    with duckdb.connect(str(partial.db_path), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT actor FROM entity_mentions WHERE entity_text = 'Reagan'").fetchall() \
+            == [("Nancy Reagan",)]
+    # ... and the next run builds the other days and, after their entities, 03-05 again: as from scratch
+    rest = materialize(partial)
+    assert rest.success and "1987-03-05" in rest.days
+    assert snapshot(partial.db_path) == expected
