@@ -8,7 +8,6 @@ import importlib.util
 import itertools
 import logging
 import os
-import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -179,19 +178,10 @@ class _Validator:
 
 def _serve(conn, parent_end) -> None:
     """The validator: import GX, then answer (check, settings, frame) requests until the parent goes away."""
-    parent_end.close()
-    try:  # die with the parent even if it is killed (Linux); otherwise EOF on the pipe ends the loop
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    parent_end.close()  # so that EOF on the pipe (the parent exited or was killed) ends the loop below
     devnull = os.open(os.devnull, os.O_WRONLY)  # never hold the parent's stdout/stderr pipes open
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    # This process only validates DataFrames: without sqlalchemy (GX then treats it as not installed, as it
-    # does on its own) the import skips GX's SQL datasources. When the parent had it, it is already here.
-    sys.modules.setdefault("sqlalchemy", None)
     try:
         _context()
         import checks.suites  # noqa: F401  (the suites, for the first request: ~0.15 s when forked early)
