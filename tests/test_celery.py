@@ -20,6 +20,8 @@ from newsdag.cli import materialize
 from newsdag.reuters import extract_reuters, read_manifest
 from tests.conftest import settings_for
 
+pytestmark = [pytest.mark.redis, pytest.mark.corpus, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DAYS = ("1987-02-26", "1987-03-01")  # consecutive publication days of the corpus (none on 27-28 Feb)

@@ -17,6 +17,8 @@ import pytest
 from newsdag.reuters import extract_reuters
 from newsdag.settings import SAMPLE_RAW_DIR
 
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+
 CONTRACT = ["articles", "rejected_files", "article_duplicates", "entity_mentions", "actor_mentions_daily"]
 NEWSDAG = [sys.executable, "-m", "newsdag.cli", "materialize"]
 
@@ -69,12 +71,10 @@ def reference(corpus, tmp_path_factory):
 
 @pytest.mark.parametrize(("kill_after", "delay"),
                          [("ner: ", 0.0), ("actors: ", 0.0), ("publish: ", 0.0), ("publish: ", 0.05), ("publish: ", 0.2)])
-def test_killed_run_leaves_tables_and_next_run_matches(corpus, reference, tmp_path, kill_after, delay):
+def test_killed_run_leaves_tables_and_next_run_matches(corpus, reference, sample_dir, tmp_path, kill_after, delay):
     db = tmp_path / "out" / "n.duckdb"
     # an earlier build of the sample alone is what analysts have
-    sample_only = tmp_path / "sample"
-    shutil.copytree(SAMPLE_RAW_DIR, sample_only)
-    run(sample_only, db)
+    run(sample_dir, db)
     before = snapshot(db)
 
     run_and_kill(corpus, db, kill_after, delay)

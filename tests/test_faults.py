@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from newsdag.cli import main
 
+pytestmark = pytest.mark.slow
+
 ARTICLE = b" date 2021-07-28 Ashraf Ghani met Zalmay Khalilzad in Kabul on Wednesday.\n"
 LIMIT_MB = "0.01"  # 10,485 bytes: the too_large case
 

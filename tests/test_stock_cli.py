@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from newsdag.settings import SAMPLE_RAW_DIR
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -22,9 +23,8 @@ def dagster(env: dict, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_three_stock_commands_build_and_publish(tmp_path: Path):
-    raw = tmp_path / "raw"
-    shutil.copytree(SAMPLE_RAW_DIR, raw)
+def test_three_stock_commands_build_and_publish(sample_dir: Path, tmp_path: Path):
+    raw = sample_dir
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")

@@ -18,6 +18,8 @@ import pytest
 
 from newsdag.settings import SAMPLE_RAW_DIR
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("NEWSDAG_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"

@@ -16,6 +16,8 @@ import pytest
 from newsdag.cli import materialize
 from tests.conftest import settings_for
 
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+
 WEB_DIR = Path(os.environ.get("NEWSDAG_WEB_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus" / "web"))
 PAGES_PER_SET = 24
 
