@@ -114,28 +114,30 @@ def test_a_late_duplicate_on_another_day_gets_that_day_rebuilt_by_the_sensor(sam
     with dg.instance_for_test() as instance:
         assert materialize(s, instance=instance).success
         seed = sorted(sample_dir.iterdir())[0]
-        (sample_dir / "resend.txt").write_text(seed.read_text().replace("2021-07-28", "2021-07-27", 1))
+        # a re-send of 2021-07-28's story dated eight weeks earlier: more than 30 days from every other day
+        (sample_dir / "resend.txt").write_text(seed.read_text().replace("2021-07-28", "2021-06-01", 1))
 
         def tick(cursor):
             with dg.build_sensor_context(cursor=cursor, instance=instance, resources={"newsdag": resource}) as c:
                 return raw_dir_sensor(c), c.cursor
 
+        def ranges(requests):
+            return [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+                    for r in requests]
+
         requests, cursor = tick(None)
-        ranges = [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-                  for r in requests]
-        assert ranges == [("2021-07-27", "2021-07-27")]  # the file says 07-27; dedup reveals 07-28 changed too
+        assert ranges(requests) == [("2021-06-01", "2021-06-01")]  # the file says 06-01; dedup reveals 07-28 too
         job = defs.resolve_job_def("newsdag_all")
         before = s.db_path.read_bytes()
         # 2021-07-28's mentions still count the article that is now a duplicate: publishing refuses
         assert not job.execute_in_process(instance=instance, tags=dict(requests[0].tags), raise_on_error=False).success
         assert s.db_path.read_bytes() == before
         follow_up, _ = tick(cursor)  # files unchanged, but the refused publish named 2021-07-28
-        assert [r.tags["dagster/asset_partition_range_start"] for r in follow_up] == ["2021-07-28"]
+        assert ranges(follow_up) == [("2021-07-28", "2021-07-28")]
         assert job.execute_in_process(instance=instance, tags=dict(follow_up[0].tags)).success
-        # the days around them resolved their actors with the old entities of 07-27/07-28: rebuilt next
+        # the days around 07-28 resolved their actors with its old entities: the publish names them, rebuilt next
         neighbours, _ = tick(cursor)
-        assert [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-                for r in neighbours] == [("2021-07-07", "2021-07-27"), ("2021-08-10", "2021-08-10")]
+        assert ranges(neighbours) == [("2021-07-07", "2021-07-07"), ("2021-08-10", "2021-08-10")]
         for request in neighbours:
             assert job.execute_in_process(instance=instance, tags=dict(request.tags)).success
         done, _ = tick(cursor)
@@ -143,6 +145,11 @@ def test_a_late_duplicate_on_another_day_gets_that_day_rebuilt_by_the_sensor(sam
     with duckdb.connect(str(s.db_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM entity_mentions m JOIN article_duplicates d USING (article_id)"
                            ).fetchone() == (0,)
+    fresh_raw = tmp_path / "fresh" / "raw"
+    shutil.copytree(sample_dir, fresh_raw)
+    fresh = settings_for(fresh_raw, tmp_path / "fresh")
+    assert materialize(fresh).success
+    assert snapshot(s.db_path) == snapshot(fresh.db_path)  # the sensor's runs end where a fresh build starts
 
 
 def test_cli_says_what_it_built_and_when_nothing_changed(sample_dir: Path, tmp_path: Path, capsys):
