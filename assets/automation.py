@@ -8,7 +8,7 @@ import dagster as dg
 from assets.chain import INGEST_KEYS, PUBLISH_KEY
 from assets.partitions import PUBLICATION_DAY, contiguous_ranges, range_tags, register_days
 from newsdag import inventory, pipeline, reading
-from newsdag.resources import NewsdagResource
+from assets.resources import NewsdagResource
 
 ALL_JOB, INGEST_JOB, PUBLISH_JOB = "newsdag_all", "newsdag_ingest", "newsdag_publish"
 

@@ -12,7 +12,7 @@ from assets.pools import POOL
 from checks import evaluate, names
 from checks.suites import CHECKS_BY_NAME
 from newsdag import charts, ner, pipeline, quality, warehouse
-from newsdag.resources import NewsdagResource
+from assets.resources import NewsdagResource
 
 GROUP = "news"
 

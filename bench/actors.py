@@ -216,7 +216,7 @@ def _cache_path(limit: int | None, model: str) -> Path:
 def build_entities(limit: int | None, model: str, n_process: int) -> pd.DataFrame:
     """NER entities of the Reuters articles as the pipeline keeps them (see the module docstring)."""
     from newsdag import cleaning, ner
-    from newsdag.reuters import read_manifest, reuters_tarball
+    from bench.reuters import read_manifest, reuters_tarball
     from newsdag.settings import DEFAULT_LABELS
 
     tarball = reuters_tarball()

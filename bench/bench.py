@@ -208,7 +208,7 @@ def main() -> int:
         print(json.dumps(run_gx_import()))
         return 0
 
-    from newsdag.reuters import extract_reuters
+    from bench.reuters import extract_reuters
 
     with tempfile.TemporaryDirectory(prefix="newsdag-bench-") as tmp:
         raw = Path(tmp) / "raw"

@@ -88,7 +88,7 @@ def main() -> int:
     args = ap.parse_args()
     only = {t: cols.split(",") for t, cols in (spec.split("=", 1) for spec in args.columns)}
 
-    from newsdag.reuters import extract_reuters
+    from bench.reuters import extract_reuters
 
     with tempfile.TemporaryDirectory(prefix="newsdag-compare-") as tmp:
         tmp = Path(tmp)

@@ -45,7 +45,7 @@ def _materialize(raw: Path, db: Path) -> float:
 
 def _round(corpus: list[dict], late: dict) -> dict[str, float]:
     """One round in a fresh folder: full build, re-run with nothing new, run after one new article."""
-    from newsdag.reuters import extract_reuters
+    from bench.reuters import extract_reuters
 
     with tempfile.TemporaryDirectory(prefix="newsdag-incr-") as tmp:
         raw, db = Path(tmp) / "raw", Path(tmp) / "out" / "newsdag.duckdb"
@@ -68,7 +68,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "incremental-latest.json")
     args = parser.parse_args()
 
-    from newsdag.reuters import read_manifest
+    from bench.reuters import read_manifest
 
     rows = read_manifest()
     corpus = rows[: args.articles]

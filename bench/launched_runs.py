@@ -87,7 +87,7 @@ def main() -> int:
         print(json.dumps(run_child(args.raw_dir, args.db, args.child, not args.no_prewarm)))
         return 0
 
-    from newsdag.reuters import extract_reuters
+    from bench.reuters import extract_reuters
 
     report = {"articles": args.articles}
     with tempfile.TemporaryDirectory(prefix="newsdag-launched-") as tmp:

@@ -6,7 +6,7 @@ import dagster as dg
 from assets.pools import POOL
 from checks import evaluate
 from checks.suites import CHECKS_BY_STEP, CheckDef
-from newsdag.resources import NewsdagResource
+from assets.resources import NewsdagResource
 
 # The publish step evaluates its own check (tables_consistent) right before it publishes.
 PUBLISH_STEP = "warehouse_file"

@@ -226,7 +226,7 @@ def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, 
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     from assets.automation import PUBLISH_JOB
-    from newsdag.resources import NewsdagResource
+    from assets.resources import NewsdagResource
 
     resource = NewsdagResource.from_settings(s)
     config = {**run_config,

@@ -7,7 +7,7 @@ import dagster as dg
 from assets.automation import build_jobs, daily_schedule, publish_after_distributed_run, raw_dir_sensor
 from assets.chain import CHAIN
 from checks.quality_checks import CHECKS
-from newsdag.resources import NewsdagResource
+from assets.resources import NewsdagResource
 from newsdag.settings import Settings
 
 

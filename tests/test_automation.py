@@ -11,7 +11,7 @@ from assets.automation import daily_schedule, raw_dir_sensor
 from assets.partitions import PUBLICATION_DAY
 from newsdag.cli import materialize
 from newsdag.definitions import build_defs
-from newsdag.resources import NewsdagResource
+from assets.resources import NewsdagResource
 from tests.conftest import settings_for
 
 SIX_AM = dt.datetime(2026, 11, 24, 6, tzinfo=dt.timezone.utc)

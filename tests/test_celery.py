@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from newsdag.cli import materialize
-from newsdag.reuters import extract_reuters, read_manifest
+from bench.reuters import extract_reuters, read_manifest
 from tests.conftest import settings_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.corpus, pytest.mark.slow]

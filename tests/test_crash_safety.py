@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from newsdag.reuters import extract_reuters
+from bench.reuters import extract_reuters
 from newsdag.settings import SAMPLE_RAW_DIR
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]

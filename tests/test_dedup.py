@@ -319,7 +319,7 @@ def test_accepts_pandas_datetimes():
 @pytest.mark.corpus
 @pytest.mark.slow
 def test_reuters_identical_bodies_collapsed(tmp_path):
-    from newsdag.reuters import extract_reuters, reuters_tarball
+    from bench.reuters import extract_reuters, reuters_tarball
 
     assert reuters_tarball().exists(), f"Reuters corpus not found at {reuters_tarball()} (put ../shared beside the checkout)"
     rows = extract_reuters(tmp_path, limit=2000)

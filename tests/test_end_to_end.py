@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from newsdag.cli import main, materialize
-from newsdag.reuters import read_manifest
+from bench.reuters import read_manifest
 from tests.conftest import settings_for
 
 

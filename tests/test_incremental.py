@@ -13,7 +13,7 @@ from assets.automation import raw_dir_sensor
 from newsdag import pipeline, warehouse
 from newsdag.cli import main, materialize
 from newsdag.definitions import build_defs
-from newsdag.resources import NewsdagResource
+from assets.resources import NewsdagResource
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.slow

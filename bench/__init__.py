@@ -1,0 +1,1 @@
+"""Benchmarks and the corpus helpers they share with the tests (not part of the installed package)."""
