@@ -1070,188 +1070,237 @@ def resolve_actors(mentions: pd.DataFrame, aliases: AliasTable, known: pd.DataFr
     _check_columns(mentions, "resolve_actors")
     base = mentions.drop(columns=[c for c in OUTPUT_COLUMNS if c in mentions.columns])
     if len(base) == 0:
-        out = base.copy()
-        for c in OUTPUT_COLUMNS:
-            out[c] = pd.Series(dtype=object)
-        return out
-    if known is None:
-        known = full_names(base, aliases)
-    window = _Window(known, aliases)
+        return _no_actors(base)
+    window = _Window(full_names(base, aliases) if known is None else known, aliases)
+    rows = _mention_rows(base, aliases, window)  # rules 1-5 and 11, strays, ORG spans that are persons
+    _short_names(rows, window)                   # rules 6-7: short names within the article, then the window
+    _org_surnames(rows, window)                  # rule 6: one-word ORGs that are persons the window knows
+    _acronyms(rows, window)                      # rule 8
+    _person_actors(rows, aliases)                # rules 2 and 10 on the final person names
+    _other_actors(rows, window)                  # rule 10: display names of the other names
+    _alias_codes(rows, aliases)                  # rule 9: country codes
+    return _output(base, rows, aliases)          # rule 3: one row per part of a compound
 
+
+@dataclass
+class _Rows:
+    """What resolve_actors knows of each mention row, handed from phase to phase (arrays by row)."""
+
+    codes: np.ndarray  # row -> its distinct (text, label), an index into `analyses`
+    analyses: list  # distinct (text, label) -> _Analysis
+    article: np.ndarray  # article id as str
+    kind: np.ndarray  # 'drop' | 'alias' | 'compound' | 'person' | 'other', after rules 1-5
+    key: np.ndarray  # the name key, resolved phase by phase
+    actor: np.ndarray  # alias actor / display name ('' until known)
+    actor_type: np.ndarray
+    org1: np.ndarray  # a one-word ORG name (no alias): it may be a person (rule 6)
+    keep: np.ndarray = field(init=False)  # not dropped
+    person: np.ndarray = field(init=False)  # a person name after rules 1-5
+    to_person: np.ndarray = field(init=False)  # an ORG name found to be a person (rule 6)
+    is_alias: np.ndarray = field(init=False)  # actor is an alias target
+    code: np.ndarray = field(init=False)  # actor_code
+
+    def __post_init__(self) -> None:
+        self.keep = self.kind != "drop"
+        self.person = self.kind == "person"
+        self.to_person = np.zeros(len(self.codes), dtype=bool)
+        self.is_alias = self.kind == "alias"
+        self.code = np.full(len(self.codes), None, dtype=object)
+
+    def final_person(self) -> np.ndarray:
+        """Rows that name a person after rules 5-7."""
+        return (self.person | self.to_person) & self.keep
+
+    def make_persons(self, idx: np.ndarray, names: list[str | None]) -> None:
+        """The ORG rows `idx` whose name is not None become that person."""
+        sel = np.array([n is not None for n in names], dtype=bool)
+        self.key[idx[sel]] = [n for n in names if n is not None]
+        self.actor_type[idx[sel]] = "person"
+        self.to_person[idx[sel]] = True
+
+
+def _no_actors(base: pd.DataFrame) -> pd.DataFrame:
+    """No mentions: the frame with the (empty) output columns."""
+    out = base.copy()
+    for c in OUTPUT_COLUMNS:
+        out[c] = pd.Series(dtype=object)
+    return out
+
+
+def _mention_rows(base: pd.DataFrame, aliases: AliasTable, window: _Window) -> _Rows:
+    """Rules 1-5 on each distinct (text, label), the window's person rules on its key, spread over the rows."""
     codes, uniq, analyses = _distinct(base, aliases)
-    article = base["article_id"].astype(str).to_numpy(dtype=object)
-    u_kind = np.array([a.kind for a in analyses], dtype=object)
-
-    # person keys after rules 5d-f; alias hits among them
-    u_key = np.array([window.map(a.key) if a.kind == "person" else a.key for a in analyses], dtype=object)
-    u_actor = np.array([a.display if a.kind == "alias" else "" for a in analyses], dtype=object)
-    u_type = np.array([a.actor_type for a in analyses], dtype=object)
-    for i, (a, (_, lab)) in enumerate(zip(analyses, uniq)):
+    labels = [lab for _, lab in uniq]
+    kind = np.array([a.kind for a in analyses], dtype=object)
+    key = np.array([window.map(a.key) if a.kind == "person" else a.key for a in analyses], dtype=object)
+    actor = np.array([a.display if a.kind == "alias" else "" for a in analyses], dtype=object)
+    typ = np.array([a.actor_type for a in analyses], dtype=object)
+    for i, (a, lab) in enumerate(zip(analyses, labels)):
         if a.kind == "other" and lab == "ORG" and " " in a.key:
             who = window.person_in_org(a.key)  # "Agriculture Richard Lyng" tagged ORG
             if who is not None:
-                u_kind[i], u_key[i], u_type[i] = "person", who, "person"
-        if u_kind[i] == "person":
-            t = tuple(u_key[i].split())
-            if window._stray(t):  # "Athough Reagan"
-                target = window.lookup(t)
-                if target is not None:
-                    u_key[i] = " ".join(target)
-            hit = aliases.entries.get(fold(u_key[i]))
-            if hit:
-                if hit[1] == IGNORE:
-                    u_kind[i] = "drop"
-                else:
-                    u_kind[i], u_actor[i], u_type[i] = "alias", hit[0], hit[1]
-
-    row_kind = u_kind[codes]
-    keep = row_kind != "drop"
-    key = u_key[codes].copy()
-    new_type = u_type[codes].copy()
-    actor = u_actor[codes].copy()
-    person_rows = row_kind == "person"
-    org1 = np.array([a.kind == "other" and lab == "ORG" and " " not in a.key
-                     for a, (_, lab) in zip(analyses, uniq)], dtype=bool)
-    org_rows = org1[codes]
-    resolved_person = np.zeros(len(base), dtype=bool)  # rows turned into persons by the ORG rule
-
-    # rule 6 (articles) and rule 7 (window)
-    if person_rows.any():
-        art_names: dict[str, set[str]] = defaultdict(set)
-        for a, k in zip(article[person_rows], key[person_rows]):
-            art_names[a].add(k)
-        art_orgs: dict[str, set[str]] = defaultdict(set)
-        for a, k in zip(article[org_rows], key[org_rows]):
-            if a in art_names:
-                art_orgs[a].add(k)
-        resolved: dict[tuple[str, str], str] = {}
-        org_resolved: dict[tuple[str, str], str] = {}
-        for a, names in art_names.items():
-            tup = {n: tuple(n.split()) for n in names}
-            full = [t for t in tup.values() if len(t) > 1 and t[-1] not in CORPORATE_SUFFIXES]
-            maximal = _maximal(full)
-            for n, t in tup.items():
-                if t in maximal:
-                    continue
-                cands = [m for m in maximal if len(m) > len(t) and _is_subseq(t, m)]
-                if len(cands) == 1:
-                    resolved[(a, n)] = " ".join(cands[0])
-                elif not cands:
-                    target = window.lookup(t)
-                    if target is not None:
-                        resolved[(a, n)] = " ".join(target)
-            for o in art_orgs.get(a, ()):
-                cands = [m for m in maximal if o in (m[0], m[-1])]
-                if len(cands) == 1:
-                    org_resolved[(a, o)] = " ".join(cands[0])
-        # names not in their article's maximal set but with no in-article candidate were looked up;
-        # maximal names themselves may still be a window short name ("Perez de Cuellar")
-        for a, names in art_names.items():
-            for n in names:
-                if (a, n) not in resolved:
-                    t = tuple(n.split())
-                    if len(t) > 1:
-                        target = window.lookup(t)
-                        if target is not None:
-                            resolved[(a, n)] = " ".join(target)
-        if resolved:
-            idx = np.flatnonzero(person_rows)
-            key[idx] = [resolved.get((a, k), k) for a, k in zip(article[idx], key[idx])]
-        if org_resolved:
-            idx = np.flatnonzero(org_rows & keep)
-            hits = [org_resolved.get((a, k)) for a, k in zip(article[idx], key[idx])]
-            sel = np.array([h is not None for h in hits], dtype=bool)
-            key[idx[sel]] = [h for h in hits if h is not None]
-            new_type[idx[sel]] = "person"
-            resolved_person[idx[sel]] = True
-
-    # one-word ORG mentions the article did not resolve: a surname the window knows as a person
-    rest_org = org_rows & keep & ~resolved_person
-    if rest_org.any():
-        idx = np.flatnonzero(rest_org)
-        who = {k: window.person_in_org(k) for k in set(key[idx])}
-        sel = np.array([who[k] is not None for k in key[idx]], dtype=bool)
-        if sel.any():
-            key[idx[sel]] = [who[k] for k in key[idx[sel]]]
-            new_type[idx[sel]] = "person"
-            resolved_person[idx[sel]] = True
-
-    # rule 8: acronyms
-    u_acr = np.array([a.kind == "other" and a.acronym for a in analyses], dtype=bool)
-    acr_rows = u_acr[codes] & ~resolved_person
-    acr_target: dict[str, str | None] = {}
-    if acr_rows.any():
-        for k in set(key[acr_rows]):
-            acr_target[k] = window.acronym(k)
-        idx = np.flatnonzero(acr_rows)
-        key[idx] = [acr_target.get(k) or k for k in key[idx]]
-
-    # aliases on the final names (an alias row splits or renames a resolved name)
-    final_person = (person_rows | resolved_person) & keep
-    code_col = np.full(len(base), None, dtype=object)
-    is_alias = row_kind == "alias"
-    if final_person.any():
-        idx = np.flatnonzero(final_person)
-        for i in idx:
+                kind[i], key[i], typ[i] = "person", who, "person"
+        if kind[i] == "person":
+            key[i] = _unstray(key[i], window)  # "Athough Reagan"
             hit = aliases.entries.get(fold(key[i]))
-            if hit and hit[1] != IGNORE:
-                actor[i], new_type[i] = hit
-                is_alias[i] = True
-            else:
-                actor[i] = person_display(key[i])
+            if hit:  # the resolved name is an alias (rule 2)
+                actor[i], typ[i] = hit
+                kind[i] = "drop" if typ[i] == IGNORE else "alias"
+    org1 = np.array([a.kind == "other" and lab == "ORG" and " " not in a.key
+                     for a, lab in zip(analyses, labels)], dtype=bool)
+    article = base["article_id"].astype(str).to_numpy(dtype=object)
+    return _Rows(codes, analyses, article, kind[codes], key[codes], actor[codes], typ[codes], org1[codes])
 
-    # display names of the other non-alias rows: the best form of the key in the day and the window
-    other = keep & ~is_alias & ~final_person & (row_kind == "other")
-    if other.any():
-        forms: dict[str, set[str]] = defaultdict(set)
-        u_disp = np.array([a.display for a in analyses], dtype=object)
-        for k, d in zip(key[other], u_disp[codes][other]):
-            if fold(d) == k:
-                forms[k].add(d)
-        idx = np.flatnonzero(other)
-        display: dict[str, str] = {}
-        for k in set(key[idx]):
-            fs = forms.get(k, set())
-            wf = window.org_forms.get(k)
-            if wf:
-                fs = fs | {wf}
-            display[k] = _best_form(fs) if fs else _org_display(k)
-        actor[idx] = [display[k] for k in key[idx]]
 
-    # codes of alias actors
-    alias_rows = np.flatnonzero(is_alias & keep)
-    if len(alias_rows):
-        code_col[alias_rows] = [aliases.codes.get(a) for a in actor[alias_rows]]
+def _unstray(key: str, window: _Window) -> str:
+    """A possible stray ('Athough Reagan') becomes the person the window resolves it to (rule 7)."""
+    t = tuple(key.split())
+    if window._stray(t):
+        target = window.lookup(t)
+        if target is not None:
+            return " ".join(target)
+    return key
 
-    # compounds: one row per part
-    compound = (row_kind == "compound") & keep
-    out = base.loc[keep].copy()
-    out["actor"] = pd.Series(actor[keep], index=out.index, dtype=object)
-    out["actor_type"] = pd.Series(new_type[keep], index=out.index, dtype=object)
-    out["actor_code"] = pd.Series(code_col[keep], index=out.index, dtype=object)
+
+def _short_names(rows: _Rows, window: _Window) -> None:
+    """Rules 6-7: person short names and one-word ORGs to the article's full names, else the window's."""
+    if not rows.person.any():
+        return
+    names: dict[str, set[str]] = defaultdict(set)
+    for a, k in zip(rows.article[rows.person], rows.key[rows.person]):
+        names[a].add(k)
+    orgs: dict[str, set[str]] = defaultdict(set)
+    for a, k in zip(rows.article[rows.org1], rows.key[rows.org1]):
+        if a in names:
+            orgs[a].add(k)
+    persons: dict[tuple[str, str], str] = {}
+    org_persons: dict[tuple[str, str], str] = {}
+    for a, ns in names.items():
+        p, o = _article_short_names(ns, orgs.get(a, ()), window)
+        persons.update(((a, n), full) for n, full in p.items())
+        org_persons.update(((a, n), full) for n, full in o.items())
+    if persons:
+        idx = np.flatnonzero(rows.person)
+        rows.key[idx] = [persons.get((a, k), k) for a, k in zip(rows.article[idx], rows.key[idx])]
+    if org_persons:
+        idx = np.flatnonzero(rows.org1 & rows.keep)
+        rows.make_persons(idx, [org_persons.get((a, k)) for a, k in zip(rows.article[idx], rows.key[idx])])
+
+
+def _article_short_names(names: Iterable[str], orgs: Iterable[str],
+                         window: _Window) -> tuple[dict[str, str], dict[str, str]]:
+    """One article's person names -> full names (rule 6, else rule 7), one-word ORGs -> persons (rule 6)."""
+    tup = {n: tuple(n.split()) for n in names}
+    maximal = _maximal([t for t in tup.values() if len(t) > 1 and t[-1] not in CORPORATE_SUFFIXES])
+    persons: dict[str, str] = {}
+    for n, t in tup.items():
+        if t in maximal:
+            continue
+        cands = [m for m in maximal if len(m) > len(t) and _is_subseq(t, m)]
+        if len(cands) == 1:
+            persons[n] = " ".join(cands[0])
+        elif not cands:
+            target = window.lookup(t)
+            if target is not None:
+                persons[n] = " ".join(target)
+    # the maximal names themselves (and ambiguous ones) may still be a window short name ("Perez de Cuellar")
+    for n, t in tup.items():
+        if n not in persons and len(t) > 1:
+            target = window.lookup(t)
+            if target is not None:
+                persons[n] = " ".join(target)
+    org_persons: dict[str, str] = {}
+    for o in orgs:
+        cands = [m for m in maximal if o in (m[0], m[-1])]
+        if len(cands) == 1:
+            org_persons[o] = " ".join(cands[0])
+    return persons, org_persons
+
+
+def _org_surnames(rows: _Rows, window: _Window) -> None:
+    """One-word ORGs their article did not resolve: a surname the window knows as a person (rule 6)."""
+    rest = rows.org1 & rows.keep & ~rows.to_person
+    if rest.any():
+        idx = np.flatnonzero(rest)
+        who = {k: window.person_in_org(k) for k in set(rows.key[idx])}
+        rows.make_persons(idx, [who[k] for k in rows.key[idx]])
+
+
+def _acronyms(rows: _Rows, window: _Window) -> None:
+    """Rule 8: an all-capitals ORG word becomes the window's organisation whose initials spell it."""
+    acronym = np.array([a.kind == "other" and a.acronym for a in rows.analyses], dtype=bool)[rows.codes]
+    acronym &= ~rows.to_person
+    if acronym.any():
+        target = {k: window.acronym(k) for k in set(rows.key[acronym])}
+        idx = np.flatnonzero(acronym)
+        rows.key[idx] = [target.get(k) or k for k in rows.key[idx]]
+
+
+def _person_actors(rows: _Rows, aliases: AliasTable) -> None:
+    """Rules 2 and 10 on final person names: an alias renames (or splits) them, else the person display."""
+    for i in np.flatnonzero(rows.final_person()):
+        hit = aliases.entries.get(fold(rows.key[i]))
+        if hit and hit[1] != IGNORE:
+            rows.actor[i], rows.actor_type[i] = hit
+            rows.is_alias[i] = True
+        else:
+            rows.actor[i] = person_display(rows.key[i])
+
+
+def _other_actors(rows: _Rows, window: _Window) -> None:
+    """Rule 10 for the other names: the best surface form of the key in the day and the window."""
+    other = rows.keep & ~rows.is_alias & ~rows.final_person() & (rows.kind == "other")
+    if not other.any():
+        return
+    forms: dict[str, set[str]] = defaultdict(set)
+    display = np.array([a.display for a in rows.analyses], dtype=object)[rows.codes]
+    for k, d in zip(rows.key[other], display[other]):
+        if fold(d) == k:
+            forms[k].add(d)
+    idx = np.flatnonzero(other)
+    best: dict[str, str] = {}
+    for k in set(rows.key[idx]):
+        fs = forms.get(k, set())
+        wf = window.org_forms.get(k)
+        if wf:
+            fs = fs | {wf}
+        best[k] = _best_form(fs) if fs else _org_display(k)
+    rows.actor[idx] = [best[k] for k in rows.key[idx]]
+
+
+def _alias_codes(rows: _Rows, aliases: AliasTable) -> None:
+    """Rule 9: the ISO 3166 code of each alias actor that is a country."""
+    idx = np.flatnonzero(rows.is_alias & rows.keep)
+    if len(idx):
+        rows.code[idx] = [aliases.codes.get(a) for a in rows.actor[idx]]
+
+
+def _output(base: pd.DataFrame, rows: _Rows, aliases: AliasTable) -> pd.DataFrame:
+    """The kept rows with actor, actor_type and actor_code; a compound gives one row per part (rule 3)."""
+    pos = np.flatnonzero(rows.keep)
+    actor, typ, code = rows.actor[pos], rows.actor_type[pos], rows.code[pos]
+    compound = rows.kind[pos] == "compound"
     if compound.any():
-        u_parts = [a.parts for a in analyses]
-        reps = np.where(compound, [len(u_parts[c]) if row_kind[i] == "compound" else 1
-                                   for i, c in enumerate(codes)], 1)[keep]
-        pos = np.repeat(np.arange(len(out)), reps)
-        out = out.iloc[pos].copy()
-        comp_keep = compound[keep][pos]
-        part_no = np.concatenate([np.arange(r) for r in reps])
-        sel = np.flatnonzero(comp_keep)
-        src_codes = codes[keep][pos]
-        acts = []
-        for j in sel:
-            act, typ = u_parts[src_codes[j]][part_no[j]]
-            acts.append((act, typ, aliases.codes.get(act)))
-        if acts:
-            a_col = out["actor"].to_numpy(dtype=object).copy()
-            t_col = out["actor_type"].to_numpy(dtype=object).copy()
-            c_col = out["actor_code"].to_numpy(dtype=object).copy()
-            a_col[sel] = [x[0] for x in acts]
-            t_col[sel] = [x[1] for x in acts]
-            c_col[sel] = [x[2] for x in acts]
-            out["actor"], out["actor_type"], out["actor_code"] = a_col, t_col, c_col
-    out["actor"] = out["actor"].astype(str)
-    out["actor_type"] = out["actor_type"].astype(str)
-    out["actor_code"] = out["actor_code"].astype(object).where(out["actor_code"].notna(), None)
+        pos, actor, typ, code = _split_compounds(pos, compound, rows, aliases)
+    out = base.iloc[pos].copy()
+    out["actor"] = pd.Series(actor, index=out.index, dtype=object).astype(str)
+    out["actor_type"] = pd.Series(typ, index=out.index, dtype=object).astype(str)
+    code = pd.Series(code, index=out.index, dtype=object)
+    out["actor_code"] = code.where(code.notna(), None)
     return out
+
+
+def _split_compounds(pos: np.ndarray, compound: np.ndarray, rows: _Rows, aliases: AliasTable):
+    """Rule 3: each compound row repeated once per part, with that part's actor, type and code."""
+    parts = {j: rows.analyses[rows.codes[pos[j]]].parts for j in np.flatnonzero(compound)}
+    n = np.ones(len(pos), dtype=np.int64)
+    for j, p in parts.items():
+        n[j] = len(p)
+    rep = np.repeat(np.arange(len(pos)), n)
+    pos = pos[rep]
+    actor, typ, code = rows.actor[pos], rows.actor_type[pos], rows.code[pos]
+    first = np.cumsum(n) - n  # where each row's first copy goes
+    for j, p in parts.items():
+        for k, (act, t) in enumerate(p):
+            actor[first[j] + k], typ[first[j] + k], code[first[j] + k] = act, t, aliases.codes.get(act)
+    return pos, actor, typ, code
