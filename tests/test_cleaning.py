@@ -632,3 +632,205 @@ def test_truncated_teaser_is_not_raised_to_prose() -> None:
     r = parse_document(text)
     assert isinstance(r, Parsed)
     assert "deputy minister" not in r.body
+
+
+# --------------------------------------------------------------------------- in-article lines kept
+# (synthetic pages: short lines inside the article stay, chrome around it does not)
+
+P5 = "The money for the bridge comes from the state, which agreed to pay two thirds of the cost."
+INTRO = "The new budget pays for three projects in the town centre over the next two years:"
+
+
+def test_subheading_and_short_list_in_article_kept_related_list_after_dropped() -> None:
+    text = page("* Home", "* Politics", "Council passes budget", "19 NOV 2019", P1,
+                "Where the money goes", INTRO,
+                "* a new bridge over the river", "* two more bus lines", "* longer library hours",
+                P2, "Related Stories", "* Mayor resigns after scandal", "* New bridge opens downtown",
+                P3, P4,
+                "* Mayor resigns after scandal", "* Weather warning for the weekend", "* Contact")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 19)
+    assert paragraphs(r) == ["Council passes budget", P1, "Where the money goes", INTRO,
+                             "a new bridge over the river", "two more bus lines", "longer library hours",
+                             P2, P3, P4]
+
+
+def test_list_introduced_by_a_short_line_ending_with_a_colon_kept() -> None:
+    text = page("Council passes budget", "19 NOV 2019", P1,
+                "What the council decided:", "* Bridge", "* Buses", "* Library", P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, "What the council decided:",
+                             "Bridge", "Buses", "Library", P2, P3]
+
+
+def test_box_of_teasers_between_paragraphs_still_dropped() -> None:
+    # no marker, no colon: headline-like links between two paragraphs are a box
+    text = page("Council passes budget", "19 NOV 2019", P1,
+                "* Mayor resigns after scandal", "* New bridge opens downtown", P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, P2, P3]
+
+
+def test_list_items_that_are_sentences_or_continue_one_kept() -> None:
+    text = page("Council passes budget", "19 NOV 2019", P1,
+                "* The bridge opens in May.", "* The buses run every ten minutes.",
+                "* Mayor resigns after scandal", "* New bridge opens downtown",
+                P2, "* keeps the old town hall open", "* adds two more bus lines", P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, "The bridge opens in May.",
+                             "The buses run every ten minutes.", P2, "keeps the old town hall open",
+                             "adds two more bus lines", P3]
+
+
+def test_line_of_two_sentences_in_a_box_kept() -> None:
+    two = "The vote took six hours. Members of all parties spoke before the council finally agreed"
+    text = page("Council passes budget", "19 NOV 2019", P1, "* Mayor resigns after scandal",
+                "* New bridge opens downtown", two, P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, two, P2, P3]
+
+
+def test_ordered_list_items_keep_their_number() -> None:
+    text = page("Council passes budget", "19 NOV 2019", P1, "The plan has two steps:",
+                "1. Build the bridge", "2. Open the bus lines", P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert "1. Build the bridge" in paragraphs(r) and "2. Open the bus lines" in paragraphs(r)
+
+
+def test_first_paragraphs_far_above_the_main_block_kept_but_date_from_its_header() -> None:
+    # a long gallery (no box marker) between the first paragraphs and the rest of the article
+    gallery = [f"* Picture {i} of the gallery" for i in range(40)]
+    text = page("Council passes budget", P1, *gallery, "The vote in detail", "Published 20 NOV 2019",
+                P2, P3, P4, P5)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 20)  # read next to the main block, as before
+    assert paragraphs(r)[-5:] == [P1, P2, P3, P4, P5]
+    assert "Picture 3 of the gallery" not in r.body
+
+
+def test_prose_above_a_box_marker_is_still_not_merged_however_far() -> None:
+    teasers = [f"Filler line {i}" for i in range(40)]
+    text = page(S1, "Most read", *teasers, "Council passes budget", "19 NOV 2019", P1, P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, P2, P3]
+
+
+CODE = ["from town import council", "council.vote(budget)", "council.publish()"]
+P_CODE = "After the vote the council publishes the budget, and the town prints it for every household."
+
+
+def test_prose_below_a_code_block_on_the_same_topic_kept() -> None:
+    filler = [f"step_{i} = council.prepare({i})" for i in range(12)]
+    text = page("Council passes budget", "19 NOV 2019", P1, P2, *CODE, *filler, P_CODE)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r)[-1] == P_CODE
+
+
+def test_prose_below_after_share_buttons_or_on_another_topic_dropped() -> None:
+    filler = [f"step_{i} = council.prepare({i})" for i in range(12)]
+    bio = ("Jane Doe writes about gardening and cooking for our weekly magazine, and she lives "
+           "with two cats in a small house near the sea.")
+    r = parse_document(page("Council passes budget", "19 NOV 2019", P1, P2, *filler, bio))
+    assert isinstance(r, Parsed) and bio not in r.body
+    r = parse_document(page("Council passes budget", "19 NOV 2019", P1, P2, *CODE, "Share",
+                            *filler, P_CODE))
+    assert isinstance(r, Parsed) and P_CODE not in r.body
+
+
+def test_quote_attribution_does_not_end_the_article() -> None:
+    text = page("Council passes budget", "19 NOV 2019", P1, P2, "The mayor wrote on social media:",
+                "Proud of our council tonight", "\u2014 Mayor Jones (@mayorjones) November 19, 2019",
+                *[f"Filler line {i}" for i in range(5)], P3, P4)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 19)
+    assert P3 in r.body and P4 in r.body
+
+
+def test_standfirst_between_headline_and_prose_kept() -> None:
+    standfirst = "The town will spend more on its roads and schools than in any year before."
+    text = page("* Home", "Council passes budget", standfirst, "By Jane Doe", "19 NOV 2019",
+                "Photo: Reuters", P1, P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", standfirst, P1, P2, P3]
+
+
+def test_final_prose_line_cut_short_by_a_link_kept() -> None:
+    cut = "Readers who want to know more about the plan and the vote can find the whole budget in the"
+    text = page("Council passes budget", "19 NOV 2019", P1, P2, cut, "* Imprint", "* Contact")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, P2, cut]
+
+
+PRIVACY = ("The new data protection rules (Datenschutz) that the council adopted on Monday mean that "
+           "the town must now tell every resident which of their data it keeps, for how long, and "
+           "why; the council expects the change to cost about two hundred thousand euros a year, "
+           "most of it for the staff who will answer the letters, and the opposition said that the "
+           "money would have been better spent on the schools.")
+
+
+def test_long_prose_about_privacy_between_paragraphs_kept_consent_banner_not() -> None:
+    assert len(PRIVACY) > 320  # a long paragraph of running prose, not a banner
+    text = page(COOKIE, "Accept", "Council passes budget", "19 NOV 2019", P1, PRIVACY, P2, P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["Council passes budget", P1, PRIVACY, P2, P3]
+    # the same words in a consent line between paragraphs: dropped
+    r = parse_document(page("Council passes budget", "19 NOV 2019", P1, COOKIE, P2, P3))
+    assert isinstance(r, Parsed) and COOKIE not in r.body
+
+
+def test_cjk_sentences_are_prose() -> None:
+    zh = ["市议会周一通过了新的预算，辩论持续了大半夜。" * 3,
+          "反对者说这个计划会增加小企业的税收，市长在声明中否认了这一点。" * 3,
+          "投票结果很接近，有七人赞成。"]
+    text = page("* 首页", "* 新闻", "市议会通过预算", "2019-11-19", *zh, "* 联系我们")
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert r.published_date == dt.date(2019, 11, 19)
+    assert paragraphs(r) == ["市议会通过预算", *zh]
+
+
+# --------------------------------------------------------------------------- line-rule limits
+
+def test_long_bracketed_credit_and_tags_line_are_chrome() -> None:
+    credit = "(Reporting by " + ", ".join(f"Reporter Number{i}" for i in range(14)) + "; Editing by Jane Doe)"
+    assert 220 < len(credit) <= 320
+    r = parse_document(f" date 2021-07-28 The article sentence stays in place.\n{credit}\n"
+                       "Another sentence stays too.\n")
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["The article sentence stays in place.", "Another sentence stays too."]
+    tags = "Tags: " + ", ".join(f"topic number {i}" for i in range(12))
+    assert 120 < len(tags) <= 320
+    text = page("Council passes budget", "19 NOV 2019", P1, P2, tags, "* Other story one",
+                "* Other story two", P3)
+    r = parse_document(text)
+    assert isinstance(r, Parsed) and tags not in r.body and "Other story" not in r.body
+
+
+@pytest.mark.parametrize("byline", ["By John Smith", "Written by Jane Doe", "Posted by Bob Roe",
+                                    "Reported by Jane Doe and Bob Roe"])
+def test_every_byline_lead_is_recognised(byline: str) -> None:
+    text = f" date 2021-07-28 The article sentence stays in place.\n\n{byline}\n\nAnother sentence stays too."
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == ["The article sentence stays in place.", "Another sentence stays too."]
+
+
+def test_modifier_apostrophe_is_an_apostrophe_in_chrome_rules() -> None:
+    first = "The first sentence of the article stays in its place."
+    text = f" date 2021-07-28 {first}\nDon\u02bct Miss\nTeaser headline here\n"
+    r = parse_document(text)
+    assert isinstance(r, Parsed)
+    assert paragraphs(r) == [first]  # "Don't Miss" is a footer marker: the rest is cut
