@@ -226,11 +226,8 @@ def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, 
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     from assets.automation import PUBLISH_JOB
-    from assets.resources import NewsdagResource
 
-    resource = NewsdagResource.from_settings(s)
-    config = {**run_config,
-              "resources": {"newsdag": {"config": {f: getattr(resource, f) for f in NewsdagResource.model_fields}}}}
+    config = {**run_config, "resources": {"newsdag": {"config": s.to_config()}}}
     repo = ReconstructableRepository.for_module("newsdag.definitions", "defs")
     results = []
     chain = [dg.AssetKey(k) for k in keys if k != "warehouse_file"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from newsdag.reading import DEFAULT_MAX_FILE_MB, parse_max_file_mb
@@ -18,6 +18,9 @@ DEFAULT_STORAGE_VERSION = "v1.4.0"
 DEFAULT_MIN_DATE = dt.date(1900, 1, 1)
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 EXECUTORS = ("in_process", "celery")
+
+
+PROCESS = {"process": True}
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,10 @@ class Settings:
     # Distributed mode: the pipeline's state as Parquet under this root (local folder or fsspec URL);
     # None keeps it in the working DuckDB file.
     storage_root: str | None = None
-    executor: str = "in_process"             # or "celery" (NEWSDAG_EXECUTOR)
-    celery_broker: str = DEFAULT_BROKER
-    celery_backend: str = DEFAULT_BROKER
+    # Process-wide (PROCESS): how this process runs steps, read by the definitions, not part of a run's config.
+    executor: str = field(default="in_process", metadata=PROCESS)   # or "celery" (NEWSDAG_EXECUTOR)
+    celery_broker: str = field(default=DEFAULT_BROKER, metadata=PROCESS)
+    celery_backend: str = field(default=DEFAULT_BROKER, metadata=PROCESS)
     # A raw file larger than this is quarantined as too_large without being read (NEWSDAG_MAX_FILE_MB).
     max_file_mb: float = DEFAULT_MAX_FILE_MB
 
@@ -96,6 +100,25 @@ class Settings:
             celery_backend=env.get("NEWSDAG_CELERY_BACKEND") or env.get("NEWSDAG_CELERY_BROKER") or s.celery_backend,
         ).checked()
 
+    # --- the run configuration (the Dagster resource's fields are derived from these, see assets/resources.py)
+
+    @classmethod
+    def config_fields(cls) -> list[tuple[str, type, object]]:
+        """(name, config type, default) of every per-run setting: the Dagster resource's fields."""
+        defaults = cls().to_config()
+        return [(f.name, _CONFIG_TYPES.get(f.type, str), defaults[f.name]) for f in fields(cls)
+                if not f.metadata.get("process")]
+
+    def to_config(self) -> dict[str, object]:
+        """The per-run settings as plain config values (paths and dates as strings, labels comma-separated)."""
+        return {f.name: _encode(getattr(self, f.name)) for f in fields(self) if not f.metadata.get("process")}
+
+    @classmethod
+    def from_config(cls, values: dict[str, object]) -> "Settings":
+        """The inverse of to_config (process-wide settings keep their defaults)."""
+        types = {f.name: f.type for f in fields(cls)}
+        return replace(cls(), **{name: _DECODE.get(types[name], lambda v: v)(value) for name, value in values.items()})
+
     def checked(self) -> "Settings":
         """Validate the executor; the Celery executor keeps the state as Parquet (default root beside the db)."""
         parse_max_file_mb(self.max_file_mb)
@@ -104,3 +127,29 @@ class Settings:
         if self.executor == "celery" and not self.storage_root:
             return replace(self, storage_root=str(self.db_path.parent / ".newsdag" / "lake"))
         return self
+
+
+# How each field type travels as config: the annotation (a string: this module uses postponed annotations)
+# -> the config value's type, and how a config value becomes the field's value again.
+_CONFIG_TYPES = {"int": int, "float": float}
+_DECODE = {
+    "Path": Path,
+    "Path | None": lambda v: Path(v) if v else None,
+    "str | None": lambda v: v or None,
+    "tuple[str, ...]": lambda v: tuple(x for x in str(v).split(",") if x),
+    "dt.date": lambda v: v if isinstance(v, dt.date) else dt.date.fromisoformat(v),
+    "int": int,
+    "float": float,
+}
+
+
+def _encode(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
