@@ -112,6 +112,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from newsdag.text import APOSTROPHES
+
 __all__ = [
     "AliasTable",
     "DEFAULT_ALIASES",
@@ -203,7 +205,6 @@ _ROMAN = re.compile(r"^(?:ii|iii|iv|vi|vii|viii|ix)$")
 
 _TITLE_TOKENS = sorted({tuple(t.split()) for t in TITLES}, key=len, reverse=True)
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _POSSESSIVE = re.compile(r"'s\b|(?<=s)'(?=\s|$)")
 _DROP = re.compile(r"[.'\u00ad]")  # removed without a space: U.S. -> us, O'Brien -> obrien
 _NON_WORD = re.compile(r"[\W_]+")
@@ -218,7 +219,7 @@ def fold(text: str) -> str:
     """Matching key: casefold, strip punctuation, drop a leading 'the' and possessives, collapse spaces."""
     if not isinstance(text, str):
         return ""
-    s = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    s = unicodedata.normalize("NFKC", text).translate(APOSTROPHES).casefold()
     s = _POSSESSIVE.sub("", s)
     s = _DROP.sub("", s)
     s = _NON_WORD.sub(" ", s).strip()
@@ -522,7 +523,7 @@ def _word_tokens(words: list[str]) -> list[tuple[int, str]]:
     """(word index, folded token) for every folded token of every surface word (no 'the' dropping)."""
     out: list[tuple[int, str]] = []
     for i, w in enumerate(words):
-        s = unicodedata.normalize("NFKC", w).translate(_APOSTROPHES).casefold()
+        s = unicodedata.normalize("NFKC", w).translate(APOSTROPHES).casefold()
         s = _POSSESSIVE.sub("", s)
         s = _DROP.sub("", s)
         for tok in _NON_WORD.sub(" ", s).split():
@@ -534,7 +535,7 @@ def _name_tokens(words: list[str]) -> list[str]:
     """Folded name tokens keeping in-word hyphens and apostrophes ('leigh-pemberton', "o'brien")."""
     out: list[str] = []
     for w in words:
-        s = unicodedata.normalize("NFKC", w).translate(_APOSTROPHES).casefold()
+        s = unicodedata.normalize("NFKC", w).translate(APOSTROPHES).casefold()
         s = _POSSESSIVE.sub("", s)
         s = _NAME_DROP.sub("", s)
         for tok in _NAME_SPLIT.split(s):

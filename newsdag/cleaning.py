@@ -149,6 +149,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from newsdag.text import APOSTROPHE_CHARS, APOSTROPHES, MONTHS
+
 __all__ = [
     "Parsed",
     "Rejected",
@@ -192,8 +194,6 @@ _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
 _LITERAL_CR = re.compile(r"\^M")  # wire artefact: a carriage return printed as caret-M
-_APOSTROPHE_CHARS = "\u2019\u2018\u02bc`"  # written for the apostrophe ' in line keys
-_APOSTROPHES = str.maketrans({c: "'" for c in _APOSTROPHE_CHARS})
 
 
 def _normalise_text(text: str) -> str:
@@ -248,17 +248,7 @@ def _parse_header(text: str) -> tuple[dt.date | Rejected, str] | None:
 # --------------------------------------------------------------------------- dates in page text
 # ONE parser for every written date form (see the module docstring for the list).
 
-_MONTHS = {
-    # English
-    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
-    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
-    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
-    "dec": 12, "december": 12,
-    # German (names that differ from the English ones)
-    "januar": 1, "jänner": 1, "jän": 1, "februar": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
-    "mai": 5, "juni": 6, "juli": 7, "okt": 10, "oktober": 10, "dez": 12, "dezember": 12,
-}
-_MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ORD = r"(?:st|nd|rd|th)?"
 _WEEKDAY = (r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
             r"|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag")
@@ -283,7 +273,7 @@ def _match_to_date(m: re.Match[str]) -> dt.date | None:
     g = m.groupdict()
     for y, mo, d in (("y1", "m1", "d1"), ("y2", "m2", "d2"), ("y3", "m3", "d3"), ("y4", "m4", "d4")):
         if g[y]:
-            month = int(g[mo]) if g[mo].isdigit() else _MONTHS[g[mo].lower()]
+            month = int(g[mo]) if g[mo].isdigit() else MONTHS[g[mo].lower()]
             year = int(g[y])
             if not MIN_YEAR <= year <= MAX_YEAR:
                 return None
@@ -429,7 +419,7 @@ _ALNUM = re.compile(r"\w", re.UNICODE)
 def _key(line: str) -> str:
     """Pattern key of an already whitespace-collapsed line."""
     key = line.casefold()
-    return key.translate(_APOSTROPHES) if any(c in key for c in _APOSTROPHE_CHARS) else key
+    return key.translate(APOSTROPHES) if any(c in key for c in APOSTROPHE_CHARS) else key
 
 
 def _is_byline(line: str) -> bool:

@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from newsdag import parallel
+from newsdag.text import MONTHS
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -407,7 +408,6 @@ _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 # wire dateline: "LONDON, March 3 - ", "BENTONVILLE, Ark., March 5 - ", "OSAKA, Japan, April 26 - "
 _DATELINE_RE = re.compile(r"^\s*[A-Z][^\n,]{0,40}(?:,\s*[A-Z][^\n,]{0,25}){0,2},\s+(" + _MONTHS
                           + r")\s+(\d{1,2})\s+-+\s+", re.IGNORECASE)
-_MONTH_NUM = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 MAX_DATELINE_SHIFT_DAYS = 1
 TEMPLATE_MAX_TOKENS = 100
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
@@ -439,7 +439,7 @@ def figures(body: str) -> Figures:
     m = _DATELINE_RE.match(body)
     dateline = None
     if m:
-        month = _MONTH_NUM.get(m.group(1).casefold()[:3])
+        month = MONTHS.get(m.group(1).casefold()[:3])
         day = int(m.group(2))
         if month and 1 <= day <= 31:
             dateline = month * 31 + day
