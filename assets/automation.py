@@ -80,7 +80,7 @@ def plan_runs(instance: dg.DagsterInstance, newsdag: NewsdagResource, key_prefix
         register_days(instance, days)
         keys = list(instance.get_dynamic_partitions(PUBLICATION_DAY))
         # the days around a changed day resolve their actors with its names: rebuilt in the same run
-        days = sorted(set(pipeline.with_neighbours(changes.days, keys)) | set(days))
+        days = sorted({d.isoformat() for d in pipeline.with_neighbours(changes.days, keys)} | set(days))
         tags = {"newsdag/files_new": str(len(changes.new)), "newsdag/files_changed": str(len(changes.changed)),
                 "newsdag/files_vanished": str(len(changes.vanished)), "newsdag/stale_days": str(len(stale))}
         return [dg.RunRequest(job_name=ALL_JOB, run_key=f"{key_prefix}:{run_id}:{first}:{last}",

@@ -388,10 +388,10 @@ def refresh_day_inputs(settings: Settings, con: duckdb.DuckDBPyConnection) -> No
             "article_duplicates) GROUP BY published_date", [settings_digest(settings)])
 
 
-def with_neighbours(days: Iterable[dt.date | str], known: Iterable[dt.date | str]) -> list[str]:
-    """`days` and the `known` days within NAME_WINDOW_DAYS of one of them, as sorted ISO strings: when a
-    day's articles change, the days around it resolve their actors with its new names (the sensor's plan;
-    stale_days does the same from the working database)."""
+def with_neighbours(days: Iterable[dt.date | str], known: Iterable[dt.date | str]) -> list[dt.date]:
+    """`days` and the `known` days within NAME_WINDOW_DAYS of one of them: when a day's articles change,
+    the days around it resolve their actors with its new names (the one rule of which days a change
+    reaches, used by stale_days for the CLI and by the sensor's and the schedule's plan)."""
     changed = sorted({pd.Timestamp(d).date() for d in days})
     span = dt.timedelta(days=NAME_WINDOW_DAYS)
     out = set(changed)
@@ -399,7 +399,7 @@ def with_neighbours(days: Iterable[dt.date | str], known: Iterable[dt.date | str
         i = bisect.bisect_left(changed, day - span)
         if i < len(changed) and changed[i] <= day + span:
             out.add(day)
-    return sorted(d.isoformat() for d in out)
+    return sorted(out)
 
 
 def known_days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
@@ -411,18 +411,20 @@ def stale_days(con: duckdb.DuckDBPyConnection, tables=PARTITIONED_TABLES) -> lis
     """Days whose partitioned tables were not built from their current inputs, or whose mentions were resolved
     with other neighbours' entities than today's; and the days within the name window of a day whose entities
     will change (their mentions are rebuilt in the same run, after the new entities)."""
-    return [d for (d,) in con.execute(
-        f"WITH ctx AS ({DAY_CONTEXT_SQL}), "
-        "stale AS (SELECT k.day, t.table_name FROM ctx k CROSS JOIN (SELECT unnest($tables::VARCHAR[]) AS table_name) t "
+    stale = con.execute(
+        f"WITH ctx AS ({DAY_CONTEXT_SQL}) "
+        "SELECT k.day, t.table_name FROM ctx k CROSS JOIN (SELECT unnest($tables::VARCHAR[]) AS table_name) t "
         "LEFT JOIN day_inputs i ON i.day = k.day "
         "LEFT JOIN day_builds b ON b.day = k.day AND b.table_name = t.table_name "
         "WHERE (b.digest IS DISTINCT FROM i.digest AND NOT (i.digest IS NULL AND b.digest = 'empty')) "
         "OR (t.table_name IN (SELECT unnest($context_tables::VARCHAR[])) AND i.digest IS NOT NULL "
-        "AND b.context IS DISTINCT FROM k.context)) "
-        "SELECT day FROM stale UNION SELECT i.day FROM day_inputs i JOIN stale s ON s.table_name = 'entities' "
-        "AND i.day BETWEEN s.day - $window::INTEGER AND s.day + $window::INTEGER "
-        "AND 'entity_mentions' IN (SELECT unnest($tables::VARCHAR[])) ORDER BY 1",
-        {"tables": list(tables), "context_tables": list(CONTEXT_TABLES), "window": NAME_WINDOW_DAYS}).fetchall()]
+        "AND b.context IS DISTINCT FROM k.context)",
+        {"tables": list(tables), "context_tables": list(CONTEXT_TABLES), "window": NAME_WINDOW_DAYS}).fetchall()
+    days = {day for day, _ in stale}
+    if any(t in CONTEXT_TABLES for t in tables):
+        with_inputs = [d for (d,) in con.execute("SELECT day FROM day_inputs").fetchall()]
+        days.update(with_neighbours([day for day, table in stale if table == "entities"], with_inputs))
+    return sorted(days)
 
 
 PUBLISHED_PER_DAY_TABLES = ("entity_mentions", "actor_mentions_daily")
