@@ -36,7 +36,7 @@ QUALITY_COLUMNS = ["check_name", "asset", "partition", "passed", "failing_rows"]
 def build(checkout: Path, raw: Path, db: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     subprocess.run([sys.executable, "-m", "newsdag.cli", "materialize", "--raw-dir", str(raw), "--db", str(db),
-                    "--quiet"], cwd=checkout, env=env, check=True)
+                    "--quiet"], cwd=checkout, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def rows(db: Path, table: str, columns: list[str] | None) -> tuple[list[str], list[tuple]]:
