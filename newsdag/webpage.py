@@ -2,9 +2,10 @@
 
 The work is done by maintained libraries:
 
-* main text: ``trafilatura.bare_extraction`` in its default balanced mode, without reader
-  comments (:data:`TRAFILATURA_OPTIONS`); title: trafilatura's metadata helpers (OpenGraph/meta
-  tags, JSON-LD, ``<h1>``, ``<title>``);
+* main text: ``trafilatura.bare_extraction`` in its balanced focus and fast mode, without reader
+  comments (:data:`TRAFILATURA_OPTIONS`), and again in full mode when the fast text is shorter than
+  :data:`FULL_BELOW_CHARS`; title: trafilatura's metadata helpers (OpenGraph/meta tags, JSON-LD,
+  ``<h1>``, ``<title>``);
 * publication date: ``htmldate.find_date(original_date=True)`` with the page's canonical URL (or
   the fetch URL) and the fetch date as upper bound (a page cannot be published after it was
   fetched); a 1st-of-month date that only htmldate's free-text fallback finds is refused (it is
@@ -40,6 +41,7 @@ __all__ = [
     "page_date",
     "find_site_recurring_lines",
     "TRAFILATURA_OPTIONS",
+    "FULL_BELOW_CHARS",
 ]
 
 # trafilatura and htmldate log every discarded page at WARNING/ERROR: that is our Rejected, not a fault.
@@ -47,13 +49,22 @@ for _name in ("trafilatura", "htmldate", "charset_normalizer"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 # Options passed to trafilatura.bare_extraction (measured on trafilatura's 990-page evaluation set,
-# see the module's report): its defaults, except that reader comments are not article text.
+# see the module's report): its defaults, except that reader comments are not article text and that it
+# runs in fast mode (no comparison with readability's and jusText's answers), with the full mode as a
+# second pass where the fast text is short (FULL_BELOW_CHARS).
 TRAFILATURA_OPTIONS: dict[str, object] = {
+    "fast": True,
     "include_comments": False,
     "include_tables": True,
     "favor_precision": False,
     "favor_recall": False,
 }
+# A fast-mode text shorter than this (characters) is extracted again in full mode, where the fast mode
+# most often missed the article.  Measured on the 990 pages (`with` snippets kept / `without` dropped /
+# CPU of trafilatura per page): full mode 94.6 % / 90.0 % / 42 ms; fast mode 93.4 % / 90.1 % / 29 ms;
+# fast, full below 500 characters 94.0 % / 90.1 % / 31 ms (4.5 % of these pages and 6.1 % of htmldate's
+# 999 pages take the second pass); below 1,000: 94.5 % / 90.0 % / 36 ms.
+FULL_BELOW_CHARS = 500
 
 SNIFF_BYTES = 4096           # how far looks_like_html and the <meta charset> search look
 MAX_NUL_FRACTION = 0.01      # more NUL bytes than this (without a UTF-16/32 BOM): binary, not a page
@@ -308,7 +319,8 @@ def extract_page(html: str, url: str | None = None, fetched: dt.date | None = No
     * date: htmldate ``find_date(original_date=True, extensive_search=True)`` with the page's
       canonical URL (else ``url``) and ``max_date`` = end of the ``fetched`` day when given
       (see :func:`page_date`);
-    * title and text: trafilatura (:data:`TRAFILATURA_OPTIONS`), one paragraph per extracted
+    * title and text: trafilatura (:data:`TRAFILATURA_OPTIONS`; a fast-mode text shorter than
+      :data:`FULL_BELOW_CHARS` is extracted again in full mode), one paragraph per extracted
       line, joined with ``"\\n\\n"``; paragraphs whose :func:`normalise_line` form is in
       ``recurring`` are dropped;
     * url: the page's absolute ``<link rel=canonical>`` or ``og:url``, else ``url``.
@@ -346,8 +358,8 @@ def extract_parts(html: str, url: str | None = None, fetched: dt.date | None = N
                   **trafilatura_options) -> PageParts | Rejected:
     """The HTML work behind :func:`extract_page`: title, paragraphs, date and canonical URL, before
     recurring lines are removed and before a missing date is a rejection.  ``trafilatura_options``
-    override :data:`TRAFILATURA_OPTIONS` (for measurements).  Never raises: hostile input gives
-    ``Rejected('unparseable_html' | 'empty_body', detail)``."""
+    override :data:`TRAFILATURA_OPTIONS` (for measurements; ``fast=False``: one pass in full mode).
+    Never raises: hostile input gives ``Rejected('unparseable_html' | 'empty_body', detail)``."""
     try:
         return _extract_parts(html, url, fetched, trafilatura_options)
     except RecursionError:
@@ -359,7 +371,6 @@ def extract_parts(html: str, url: str | None = None, fetched: dt.date | None = N
 
 def _extract_parts(html: str, url: str | None, fetched: dt.date | None,
                    trafilatura_options: dict) -> PageParts | Rejected:
-    from trafilatura import bare_extraction
     from trafilatura.utils import load_html
 
     if not isinstance(html, str):
@@ -379,11 +390,25 @@ def _extract_parts(html: str, url: str | None, fetched: dt.date | None,
         date = dt.date.fromisoformat(found[:10]) if found else None
     except ValueError:
         date = None
-    options = {**TRAFILATURA_OPTIONS, **trafilatura_options}
-    doc = bare_extraction(tree, url=canonical, with_metadata=False, **options)
-    if doc is None:
+    text = _main_text(tree, canonical, {**TRAFILATURA_OPTIONS, **trafilatura_options})
+    if text is None:
         return Rejected("empty_body", "trafilatura found no main text on the page")
-    return PageParts(title, tuple(page_paragraphs(doc.text)), date, canonical)
+    return PageParts(title, tuple(page_paragraphs(text)), date, canonical)
+
+
+def _main_text(tree, url: str | None, options: dict) -> str | None:
+    """trafilatura's main text of the page (None: none found).  In fast mode a text shorter than
+    :data:`FULL_BELOW_CHARS` is extracted again in full mode, whose answer is kept when it has one.
+    trafilatura copies the tree it is given, so the tree serves both passes."""
+    from trafilatura import bare_extraction
+
+    doc = bare_extraction(tree, url=url, with_metadata=False, **options)
+    text = doc.text if doc is not None else None
+    if options.get("fast") and len(text or "") < FULL_BELOW_CHARS:
+        full = bare_extraction(tree, url=url, with_metadata=False, **{**options, "fast": False})
+        if full is not None and full.text:
+            text = full.text
+    return text
 
 
 def _title(tree) -> str | None:

@@ -9,6 +9,7 @@ import pytest
 from newsdag.cleaning import Parsed, Rejected, normalise_line
 from newsdag.reading import Undecodable
 from newsdag.webpage import (
+    FULL_BELOW_CHARS,
     PageParts,
     decode_html,
     extract_page,
@@ -253,6 +254,64 @@ def test_empty_and_garbage_pages_are_rejected_not_raised():
         assert result.reason in ("empty_body", "missing_date", "unparseable_html")
         assert "\n" not in result.detail
     assert isinstance(extract_page(b"<html>bytes</html>"), Rejected)  # type: ignore[arg-type]
+
+
+def _count_trafilatura_passes(monkeypatch, fake=None) -> list:
+    """Record the `fast` flag of every trafilatura.bare_extraction call (answers from `fake(fast)` if given)."""
+    import trafilatura
+
+    calls, real = [], trafilatura.bare_extraction
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("fast"))
+        return fake(kwargs.get("fast")) if fake else real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    return calls
+
+
+def test_long_text_takes_one_fast_pass(monkeypatch):
+    calls = _count_trafilatura_passes(monkeypatch)
+    result = extract_page(news_page(), url="https://news.example.com/port/deepening-plan")
+    assert sum(map(len, ARTICLE_PARAGRAPHS)) >= FULL_BELOW_CHARS
+    assert calls == [True]
+    assert isinstance(result, Parsed) and all(p in result.body for p in ARTICLE_PARAGRAPHS)
+
+
+def test_short_fast_text_is_extracted_again_in_full_mode(monkeypatch):
+    calls = _count_trafilatura_passes(monkeypatch)
+    page = news_page().replace("".join(f"<p>{p}</p>\n" for p in ARTICLE_PARAGRAPHS[1:]), "")
+    result = extract_page(page, url="https://news.example.com/port/deepening-plan")
+    assert len(ARTICLE_PARAGRAPHS[0]) < FULL_BELOW_CHARS
+    assert calls == [True, False]
+    assert isinstance(result, Parsed) and ARTICLE_PARAGRAPHS[0] in result.body
+    assert ARTICLE_PARAGRAPHS[1] not in result.body
+    calls.clear()
+    assert extract_parts(page, "https://news.example.com/a", fast=False).paragraphs  # full mode asked for: one pass
+    assert calls == [False]
+
+
+@pytest.mark.parametrize("fast, full, expected", [
+    ("Short fast text.", "The full mode found the whole article.", "The full mode found the whole article."),
+    ("Short fast text.", None, "Short fast text."),       # the full mode found nothing: the fast text stays
+    ("Short fast text.", "", "Short fast text."),
+    (None, "Only the full mode found text.", "Only the full mode found text."),
+    (None, None, None),
+])
+def test_full_mode_answer_wins_when_it_has_text(monkeypatch, fast, full, expected):
+    from types import SimpleNamespace
+
+    def answer(is_fast):
+        text = fast if is_fast else full
+        return None if text is None else SimpleNamespace(text=text)
+
+    calls = _count_trafilatura_passes(monkeypatch, answer)
+    parts = extract_parts(news_page(), url="https://news.example.com/a")
+    assert calls == [True, False]
+    if expected is None:
+        assert parts == Rejected("empty_body", "trafilatura found no main text on the page")
+    else:
+        assert isinstance(parts, PageParts) and parts.paragraphs == (expected,)
 
 
 def test_recurring_lines_are_dropped():
