@@ -240,6 +240,28 @@ def check_articles_per_site(rows, base: Base):
     assert rows == [("(no URL)", 5, len(base.mentions), "en")]  # the sample's plain-text files: no URL
 
 
+def check_actor_forms(rows, base: Base):
+    forms: dict[tuple, list] = defaultdict(list)
+    for m in base.mentions:
+        if m["actor"] == "Afghanistan":
+            forms[(m["entity_text"], m["entity_label"])].append(m["published_date"])
+    assert rows == sorted(((text, label, len(days), min(days), max(days)) for (text, label), days in forms.items()),
+                          key=lambda r: (-r[2], r[0]))
+    assert {("Afghanistan", "GPE"), ("Afghan", "NORP")} <= {r[:2] for r in rows}  # a country and its demonym
+
+
+def check_country_codes(rows, base: Base):
+    totals, days = Counter(), defaultdict(set)
+    for m in base.mentions:
+        if m["actor_code"] is not None:
+            totals[(m["actor_code"], m["actor"])] += 1
+            days[(m["actor_code"], m["actor"])].add(m["published_date"])
+    assert rows == sorted(((c, a, n, len(days[(c, a)])) for (c, a), n in totals.items()), key=lambda r: (-r[2], r[0]))
+    assert rows[0][:2] == ("AFG", "Afghanistan") and {"USA", "CHN"} <= {r[0] for r in rows}
+    assert all(len(c) == 3 and c.isupper() for c, *_ in rows)
+    assert all(m["actor_type"] == "place" for m in base.mentions if m["actor_code"] is not None)
+
+
 # Each cookbook statement is recognised by a piece of its SQL (whatever its place in the README).
 COOKBOOK_CHECKS = {
     "FROM top_actors_daily": check_top_actors_of_a_day,
@@ -256,6 +278,8 @@ COOKBOOK_CHECKS = {
     "FROM latest_data_quality": check_latest_quality,
     "FROM duckdb_columns()": check_column_comments,
     "coalesce(a.site, '(no URL)')": check_articles_per_site,
+    "FROM actor_forms": check_actor_forms,
+    "WHERE actor_code IS NOT NULL": check_country_codes,
 }
 
 
