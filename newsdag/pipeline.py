@@ -371,7 +371,7 @@ def settings_digest(settings: Settings) -> str:
     except importlib.metadata.PackageNotFoundError:
         model = settings.spacy_model
     # what the alias table holds (country data, alias files, nickname files), not where it came from
-    aliases = actors.load_aliases(settings.aliases_path)
+    aliases = actors.load_aliases(settings.aliases_path, nicknames=settings.nicknames_path)
     table = repr((sorted(aliases.entries.items()), sorted(aliases.codes.items()),
                   sorted((k, sorted(v)) for k, v in aliases.nicknames.items())))
     return hashlib.sha256("\0".join([PIPELINE_VERSION, model, ",".join(sorted(settings.labels)),
@@ -568,7 +568,7 @@ def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection,
     in_dateline = raw.pop("in_dateline").astype(bool)
     in_run = raw.pop("in_run").astype(bool)
     window = raw[~in_dateline].reset_index(drop=True)
-    aliases = actors.load_aliases(settings.aliases_path)
+    aliases = actors.load_aliases(settings.aliases_path, nicknames=settings.nicknames_path)
     by_day = {pd.Timestamp(day).date(): group for day, group in window.groupby("published_date", sort=True)}
     names = {day: actors.full_names(group, aliases) for day, group in by_day.items()}
     span = dt.timedelta(days=NAME_WINDOW_DAYS)

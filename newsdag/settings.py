@@ -33,6 +33,7 @@ class Settings:
     labels: tuple[str, ...] = DEFAULT_LABELS
     storage_version: str = DEFAULT_STORAGE_VERSION
     aliases_path: Path | None = None
+    nicknames_path: Path | None = None       # extra nickname file (NEWSDAG_NICKNAMES)
     min_date: dt.date = DEFAULT_MIN_DATE
     batch_size: int = 256
     n_process: int = field(default_factory=lambda: max(1, len(os.sched_getaffinity(0))))
@@ -90,6 +91,7 @@ class Settings:
             labels=labels or s.labels,
             storage_version=env.get("NEWSDAG_STORAGE_VERSION") or s.storage_version,
             aliases_path=Path(env["NEWSDAG_ALIASES"]) if env.get("NEWSDAG_ALIASES") else None,
+            nicknames_path=Path(env["NEWSDAG_NICKNAMES"]) if env.get("NEWSDAG_NICKNAMES") else None,
             batch_size=number("NEWSDAG_BATCH_SIZE", s.batch_size),
             n_process=number("NEWSDAG_N_PROCESS", s.n_process),
             min_date=date("NEWSDAG_MIN_DATE", s.min_date),
