@@ -138,9 +138,16 @@ def check_labels(model: str, labels: Iterable[str], known: Iterable[str] | None 
 
 
 def model_version(model: str) -> str:
-    """`name==version` of the loaded model, for provenance and caching."""
-    nlp = load_ner(model)
-    return f"{nlp.meta.get('lang', 'xx')}_{nlp.meta['name']}=={nlp.meta['version']}"
+    """`name==version` of the model, for provenance and caching: from its meta.json, without loading it
+    (a run whose articles are all in the NER cache never loads spaCy), else from the loaded model."""
+    path = model_meta_path(model)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, ValueError):
+        meta = None
+    if not meta or "name" not in meta or "version" not in meta:
+        meta = load_ner(model).meta
+    return f"{meta.get('lang', 'xx')}_{meta['name']}=={meta['version']}"
 
 
 # NER reads long texts in pieces of at most this many characters, cut at paragraph, line, sentence or

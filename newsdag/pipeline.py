@@ -505,7 +505,7 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection,
     found = ner.extract_entities(
         rows(), settings.spacy_model, settings.labels, batch_size=settings.batch_size,
         n_process=settings.n_process, total=todo, progress=progress,
-    )
+    ) if todo else pd.DataFrame(columns=ner.ENTITY_COLUMNS)  # all from the cache: spaCy is never loaded
     found.insert(0, "body_hash", found.pop("article_id").map(hashes))
     done = pd.DataFrame({"body_hash": pd.Series(sorted(set(hashes.values())), dtype=object),
                          "model": model, "labels": labels})
