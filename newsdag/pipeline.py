@@ -392,10 +392,10 @@ def with_neighbours(days: Iterable[dt.date | str], known: Iterable[dt.date | str
     """`days` and the `known` days within NAME_WINDOW_DAYS of one of them: when a day's articles change,
     the days around it resolve their actors with its new names (the one rule of which days a change
     reaches, used by stale_days for the CLI and by the sensor's and the schedule's plan)."""
-    changed = sorted({pd.Timestamp(d).date() for d in days})
+    changed = days_param(days)
     span = dt.timedelta(days=NAME_WINDOW_DAYS)
     out = set(changed)
-    for day in {pd.Timestamp(d).date() for d in known}:
+    for day in days_param(known):
         i = bisect.bisect_left(changed, day - span)
         if i < len(changed) and changed[i] <= day + span:
             out.add(day)
@@ -584,8 +584,8 @@ def build_mentions(settings: Settings, con: duckdb.DuckDBPyConnection,
         _record_builds(con, "entity_mentions", run_days)
         mark_changed(con)
     n_dateline = int((in_dateline & in_run).sum())
-    kept = window[in_run[~in_dateline].to_numpy()]
-    dropped = len(kept) - len(mentions.drop_duplicates(["article_id", "start_char"]))
+    # (a compound span has one row per actor: count spans, not rows)
+    dropped = int((in_run & ~in_dateline).sum()) - len(mentions.drop_duplicates(["article_id", "start_char"]))
     log.info("actors: %d mentions of %d actors on %d days (%d in wire datelines not counted; names known within "
              "%d days either side)", len(mentions), mentions["actor"].nunique(), len(run_days), n_dateline,
              NAME_WINDOW_DAYS)
