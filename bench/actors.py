@@ -51,10 +51,7 @@ import pandas as pd  # noqa: E402
 
 from newsdag import actors  # noqa: E402
 
-try:  # the pipeline's own rule when it imports; the same pattern otherwise
-    from newsdag.pipeline import WIRE_DATELINE  # noqa: E402
-except Exception:  # pragma: no cover - the pipeline module is being edited or lacks a dependency
-    WIRE_DATELINE = r"^[A-Z][A-Z.&/ -]*[A-Z.](, [A-Z][A-Za-z.]*( [A-Z][A-Za-z.]*)?)?,? [A-Z][a-z]{2,8}\.? [0-9]{1,2} - "
+from newsdag.text import WIRE_DATELINE  # noqa: E402  (the pipeline's one rule)
 
 PROBES = ("Reagan", "Ronald Reagan", "Nancy Reagan", "Athough Reagan", "Baker", "James Baker", "Howard Baker",
           "Jim Baker", "Petricioli", "Gustavo Petricioli", "Sprinkel", "Beryl Sprinkel", "Willy de Clercq",

@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from newsdag import parallel
-from newsdag.text import MONTHS
+from newsdag.text import wire_dateline
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -404,11 +404,9 @@ def worth_verifying(pairs: np.ndarray, sigs: np.ndarray, sizes: np.ndarray, *,
 
 # --------------------------------------------------------------------------- figures rule
 _FIG_TOKEN_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?!\w)|\w+")
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-# wire dateline: "LONDON, March 3 - ", "BENTONVILLE, Ark., March 5 - ", "OSAKA, Japan, April 26 - "
-_DATELINE_RE = re.compile(r"^\s*[A-Z][^\n,]{0,40}(?:,\s*[A-Z][^\n,]{0,25}){0,2},\s+(" + _MONTHS
-                          + r")\s+(\d{1,2})\s+-+\s+", re.IGNORECASE)
 MAX_DATELINE_SHIFT_DAYS = 1
+# Bump when a change here can change which articles are duplicates: the next run compares them again.
+RULES_VERSION = "2"  # 2: the wire dateline of newsdag.text
 TEMPLATE_MAX_TOKENS = 100
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -436,14 +434,12 @@ class Figures:
 def figures(body: str) -> Figures:
     """``Figures`` of a text: its figure tokens and the day of its dateline."""
     body = body or ""
-    m = _DATELINE_RE.match(body)
+    found = wire_dateline(body)
     dateline = None
-    if m:
-        month = MONTHS.get(m.group(1).casefold()[:3])
-        day = int(m.group(2))
-        if month and 1 <= day <= 31:
-            dateline = month * 31 + day
-        body = body[m.end():]
+    if found:
+        if found.month and 1 <= found.day <= 31:
+            dateline = found.month * 31 + found.day
+        body = body[found.end:]
     text = _TIME_RE.sub(lambda m: f"{int(m.group(1)):02d}{m.group(2)} hrs", body.casefold())
     out = []
     for t in _FIG_TOKEN_RE.findall(text):

@@ -24,6 +24,7 @@ import pandas as pd
 from newsdag import actors, cleaning, dedup, lake, language, ner, parallel, reading, store, warehouse, webpage
 from newsdag.settings import Settings
 from newsdag.store import TABLES, days_param, write
+from newsdag.text import WIRE_DATELINE
 from newsdag.warehouse import RANKED_DAILY_SQL, session, transaction
 
 log = logging.getLogger("newsdag")
@@ -32,7 +33,7 @@ _WORD = re.compile(r"\w+")
 
 # Bump when a change to the code changes what a day's entities or counts would be: every day is
 # then rebuilt on the next run.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"  # 4: one wire-dateline rule (newsdag.text.WIRE_DATELINE)
 
 # Parse files, and resolve days' actors, in `settings.n_process` forked workers from this many on.
 PARALLEL_MIN_FILES = 2000
@@ -314,7 +315,7 @@ def build_duplicates(settings: Settings, con: duckdb.DuckDBPyConnection) -> Dupl
     New articles are compared with all earlier ones through MinHash signatures kept in the working
     database; when no article changed, the previous result stands.
     """
-    digest = con.execute(ARTICLES_DIGEST_SQL).fetchone()[0]
+    digest = f"{dedup.RULES_VERSION}:{con.execute(ARTICLES_DIGEST_SQL).fetchone()[0]}"
     if state_get(con, "dedup_input") != digest:
         articles = con.execute("SELECT article_id, source_path, published_date, body FROM articles").df()
         stored = con.execute("SELECT signature_key, signature FROM dedup_signatures").fetchall()
@@ -524,11 +525,6 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection,
                     {"days": run_days}).fetchone()[0]
     return EntitiesResult(entities=n, articles=total, articles_read=todo, articles_cached=total - todo, model=model,
                           days=len(run_days))
-
-
-# A wire dateline opening the body: 'NEW YORK, March 2 - ', 'PALO ALTO, Calif., March 4 - '. It says
-# where a story was filed, not who is in it, so entities inside it are not counted as mentions.
-WIRE_DATELINE = r"^[A-Z][A-Z.&/ -]*[A-Z.](, [A-Z][A-Za-z.]*( [A-Z][A-Za-z.]*)?)?,? [A-Z][a-z]{2,8}\.? [0-9]{1,2} - "
 
 
 def _resolve_day(item: tuple[pd.DataFrame, object], aliases: actors.AliasTable) -> pd.DataFrame:

@@ -163,7 +163,7 @@ def test_reuters_slice_end_to_end(reuters_slice: Path, tmp_path: Path):
     assert q(db, "SELECT sum(mentions) FROM actor_mentions_daily") == q(db, "SELECT count(*)::HUGEINT FROM entity_mentions")
     assert q(db, "SELECT count(DISTINCT day) FROM actor_mentions_daily")[0][0] >= 1
     # filing places in wire datelines ('NEW YORK, March 2 - ') are not counted as mentions
-    from newsdag.pipeline import WIRE_DATELINE
+    from newsdag.text import WIRE_DATELINE
 
     assert q(db, "SELECT count(*) FROM articles WHERE length(regexp_extract(body, ?)) > 0", [WIRE_DATELINE])[0][0] > 300
     assert q(db, """SELECT count(*) FROM entity_mentions m JOIN articles a USING (article_id)
@@ -221,14 +221,32 @@ def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path
     ("RICHMOND, Va. Feb 26 - Qtly div", "RICHMOND, Va. Feb 26 - "),
     ("Afghanistan's delegation, March 2 - said", None),
     ("U.S. officials said on March 2 - in Kabul", None),
+    ("Toronto, FEb 26 - Standard Trustco said", "Toronto, FEb 26 - "),
+    ("ATLANTA, Apri 1 - Digital said", "ATLANTA, Apri 1 - "),
+    ("COEUR D'ALENE, Idaho, March 2 - Shr loss", "COEUR D'ALENE, Idaho, March 2 - "),
+    ("GRONINGEN, the Netherlands, March 31 - European", "GRONINGEN, the Netherlands, March 31 - "),
+    ("FEDERAL RESERVE WEEKLY REPORT 1 - FEB 26  Two weeks", None),
+    ("As of April 7 - in bushels", None),
 ])
 def test_wire_dateline_pattern(text, dateline):
     import re
 
-    from newsdag.pipeline import WIRE_DATELINE
+    from newsdag.text import WIRE_DATELINE
 
     m = re.match(WIRE_DATELINE, text)
     assert (m.group(0) if m else None) == dateline
+    # DuckDB's RE2 reads the same rule alike (build_mentions applies it in SQL)
+    assert duckdb.execute("SELECT regexp_extract(?, ?)", [text, WIRE_DATELINE]).fetchone()[0] == (dateline or "")
+
+
+def test_wire_dateline_gives_the_day_dedup_compares():
+    from newsdag.text import wire_dateline
+
+    short, long = wire_dateline("NEW YORK, Sept 3 - x"), wire_dateline("NEW YORK, September 3 - x")
+    assert (short.month, short.day, short.end, long.end) == (9, 3, 19, 24)
+    found = wire_dateline("ATLANTA, Apri 1 - Digital said")
+    assert (found.end, found.month, found.day) == (18, 4, 1)
+    assert wire_dateline("Shares rose on March 2 - said") is None
 
 
 def test_ingest_step_reports_each_table_as_its_own_asset(sample_dir, tmp_path):
