@@ -223,6 +223,7 @@ def test_ner_is_cached_by_text_model_and_labels(sample_dir: Path, tmp_path: Path
     ("U.S. officials said on March 2 - in Kabul", None),
     ("Toronto, FEb 26 - Standard Trustco said", "Toronto, FEb 26 - "),
     ("ATLANTA, Apri 1 - Digital said", "ATLANTA, Apri 1 - "),
+    ("RENO, Nev., Mach 4 - Porsche Cars", "RENO, Nev., Mach 4 - "),
     ("COEUR D'ALENE, Idaho, March 2 - Shr loss", "COEUR D'ALENE, Idaho, March 2 - "),
     ("GRONINGEN, the Netherlands, March 31 - European", "GRONINGEN, the Netherlands, March 31 - "),
     ("FEDERAL RESERVE WEEKLY REPORT 1 - FEB 26  Two weeks", None),
