@@ -30,6 +30,7 @@ class Table:
     key: tuple[str, ...] = ()
     published: bool = False
     history: bool = False   # kept when the working schema changes (everything else is derived: rebuilt)
+    day_column: str | None = None   # the DATE column that partitions it by day in the lake (distributed mode)
 
     @property
     def column_names(self) -> list[str]:
@@ -185,13 +186,17 @@ _WORKING = (
         "entity_text": ("VARCHAR", "The entity as written."), "entity_label": ("VARCHAR", "spaCy NER label."),
         "start_char": ("BIGINT", "Offset of its first character in articles.body."),
         "end_char": ("BIGINT", "Offset just past its last character."),
-    }),
+    }, day_column="published_date"),
 )
+
+# The per-day tables: the column that partitions each by day in the lake.
+_DAY_COLUMNS = {"entity_mentions": "published_date", "actor_mentions_daily": "day"}
 
 TABLES: Mapping[str, Table] = MappingProxyType({
     **{t.name: t for t in _WORKING[:2]},
     **{name: Table(name, spec["comment"], spec["columns"], published=True,
-                   history=name == "data_quality_results") for name, spec in _PUBLISHED.items()},
+                   history=name == "data_quality_results", day_column=_DAY_COLUMNS.get(name))
+       for name, spec in _PUBLISHED.items()},
     **{t.name: t for t in _WORKING[2:]},
 })
 PUBLISHED: Mapping[str, Table] = MappingProxyType({n: t for n, t in TABLES.items() if t.published})
