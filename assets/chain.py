@@ -101,17 +101,20 @@ PER_DAY = dict(partitions_def=publication_day, backfill_policy=dg.BackfillPolicy
 def entities(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Named entities that spaCy's NER finds in each day's canonical articles (cached by text, model and labels)."""
     _prewarm_checks(context)
-    with newsdag.work_db() as con:
+    with newsdag.work_db(context.partition_keys) as con:
         stats = pipeline.build_entities(newsdag.settings, con, context.partition_keys)
-    return dg.MaterializeResult(metadata={**table_metadata("entities", stats.entities), "articles": stats.articles,
-                                          "articles_read": stats.articles_read,
-                                          "articles_from_cache": stats.articles_cached, "model": stats.model})
+    return dg.MaterializeResult(metadata=entities_metadata(stats))
+
+
+def entities_metadata(stats: pipeline.EntitiesResult) -> dict:
+    return {**table_metadata("entities", stats.entities), "articles": stats.articles,
+            "articles_read": stats.articles_read, "articles_from_cache": stats.articles_cached, "model": stats.model}
 
 
 @dg.asset(pool=POOL, deps=[entities], group_name=GROUP, kinds={"duckdb", "pandas"}, **PER_DAY)
 def entity_mentions(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Each entity mention mapped to its canonical actor (aliases, demonyms, short names), day by day."""
-    with newsdag.work_db() as con:
+    with newsdag.work_db(context.partition_keys) as con:
         stats = pipeline.build_mentions(newsdag.settings, con, context.partition_keys)
     return dg.MaterializeResult(metadata={**table_metadata("entity_mentions", stats.mentions),
                                           "actors": stats.actors, "dropped_blank": stats.dropped,
@@ -121,7 +124,7 @@ def entity_mentions(context: dg.AssetExecutionContext, newsdag: NewsdagResource)
 @dg.asset(pool=POOL, deps=[entity_mentions], group_name=GROUP, kinds={"duckdb"}, **PER_DAY)
 def actor_mentions_daily(context: dg.AssetExecutionContext, newsdag: NewsdagResource) -> dg.MaterializeResult:
     """Per day and actor: mentions and distinct articles."""
-    with newsdag.work_db() as con:
+    with newsdag.work_db(context.partition_keys) as con:
         stats = pipeline.build_daily(newsdag.settings, con, context.partition_keys)
         top = pipeline.top_actors(con, per_day=5)
         daily = pipeline.daily_mentions(con)

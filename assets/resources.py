@@ -8,7 +8,7 @@ shows every setting and a run's config travels to Celery workers as it is.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import dagster as dg
 import duckdb
@@ -30,10 +30,11 @@ class _NewsdagResourceBase(dg.ConfigurableResource):
         return Settings.from_config({name: getattr(self, name) for name in type(self).model_fields})
 
     @contextlib.contextmanager
-    def work_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def work_db(self, days: Sequence[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """The pipeline's state (never the analysts' file): the working DuckDB file, or in distributed
-        mode an in-memory database over the Parquet tables under the storage root."""
-        with pipeline.state(self.settings) as con:
+        mode an in-memory database over the Parquet tables under the storage root (for a step of some
+        `days`, only the per-day tables around them)."""
+        with pipeline.state(self.settings, days) as con:
             yield con
 
 

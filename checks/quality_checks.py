@@ -26,7 +26,7 @@ def build_checks(step: str, defns: list[CheckDef]) -> dg.AssetChecksDefinition:
         selected = [d for d in defns if evaluate.key(d) in context.selected_asset_check_keys]
         days = context.op_execution_context.partition_keys if any(d.per_day for d in selected) else None
         # one session: in distributed mode each opening loads the state from Parquet
-        with newsdag.work_db() as con:
+        with newsdag.work_db(days) as con:
             evaluation = evaluate.evaluate_checks(selected, con, newsdag.settings, context.run.run_id, days)
         yield from evaluation.results()
 

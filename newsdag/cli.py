@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsdag.settings import DEFAULT_DB_PATH, SAMPLE_RAW_DIR, Settings
+from newsdag.settings import DEFAULT_DB_PATH, SAMPLE_RAW_DIR, Settings, io_dir
 
 log = logging.getLogger("newsdag")
 
@@ -227,7 +227,9 @@ def _run_distributed(s: Settings, instance, keys: list[str], tags: dict | None, 
 
     from assets.automation import PUBLISH_JOB
 
-    config = {**run_config, "resources": {"newsdag": {"config": s.to_config()}}}
+    # the values steps hand each other (NER chunk descriptions) go under the shared storage root
+    config = {**run_config, "resources": {"newsdag": {"config": s.to_config()},
+                                          "io_manager": {"config": {"base_dir": io_dir(s)}}}}
     repo = ReconstructableRepository.for_module("newsdag.definitions", "defs")
     results = []
     chain = [dg.AssetKey(k) for k in keys if k != "warehouse_file"]

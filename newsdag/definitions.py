@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.automation import build_jobs, daily_schedule, publish_after_distributed_run, raw_dir_sensor
-from assets.chain import CHAIN
+from assets.chain import CHAIN, entities
 from checks.quality_checks import CHECKS
 from assets.resources import NewsdagResource
-from newsdag.settings import Settings
+from newsdag.settings import Settings, io_dir
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
@@ -22,17 +22,35 @@ def executor_for(settings: Settings) -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
+def chain_for(settings: Settings) -> list:
+    """The chain's assets: with Celery, `entities` is the fanned-out graph (NER in chunks on every worker)."""
+    if settings.executor != "celery":
+        return CHAIN
+    from assets.fanout import entities_fanned_out
+
+    return [entities_fanned_out if a is entities else a for a in CHAIN]
+
+
+def io_manager_for(settings: Settings) -> dict:
+    """With Celery, the values steps hand each other (the NER chunks' descriptions) are pickled under the
+    storage root, which every worker shares, rather than under each host's DAGSTER_HOME (a run's config
+    sets the folder from its own settings: newsdag.cli)."""
+    if settings.executor != "celery":
+        return {}
+    return {"io_manager": dg.FilesystemIOManager(base_dir=io_dir(settings))}
+
+
 def build_defs(settings: Settings) -> dg.Definitions:
     """The chain's assets and checks bound to `settings`."""
     distributed = settings.executor == "celery"
     jobs = build_jobs(distributed)
     return dg.Definitions(
-        assets=CHAIN,
+        assets=chain_for(settings),
         asset_checks=CHECKS,
         jobs=jobs,
         schedules=[daily_schedule],
         sensors=[raw_dir_sensor, *([publish_after_distributed_run(jobs[-1])] if distributed else [])],
-        resources={"newsdag": NewsdagResource.from_settings(settings)},
+        resources={"newsdag": NewsdagResource.from_settings(settings), **io_manager_for(settings)},
         executor=executor_for(settings),
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -15,7 +16,7 @@ import importlib.metadata
 import logging
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import duckdb
 import numpy as np
@@ -453,6 +454,26 @@ def _record_builds(con: duckdb.DuckDBPyConnection, table: str, run_days: list[dt
                 {"table": table, "days": run_days, "context_tables": list(CONTEXT_TABLES), "window": NAME_WINDOW_DAYS})
 
 
+def _ner_key(settings: Settings) -> tuple[str, str]:
+    """(model name==version, comma-separated labels): what the NER cache is keyed by besides the text."""
+    return ner.model_version(settings.spacy_model), ",".join(sorted(settings.labels))
+
+
+def _select_for_ner(settings: Settings, con: duckdb.DuckDBPyConnection, run_days: list[dt.date]) -> tuple[int, int]:
+    """Fill the scratch table ner_canonical with the canonical articles of `run_days` in the model's language,
+    each body hashed and looked up in the NER cache once; return (articles, articles whose text was not read).
+    (A plain table: the NER input streams through a second cursor, which cannot see temp tables.)"""
+    con.execute("DELETE FROM ner_canonical")
+    con.execute(
+        "INSERT INTO ner_canonical SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
+        "false AS cached FROM articles a WHERE a.published_date IN (SELECT unnest($days::DATE[])) "
+        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates) AND a.language IN ($lang, $und)",
+        {"days": run_days, "lang": language.model_language(settings.spacy_model), "und": language.UNDETERMINED})
+    con.execute("UPDATE ner_canonical c SET cached = true FROM ner_cache_keys k "
+                "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", list(_ner_key(settings)))
+    return con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
+
+
 @dataclass(frozen=True)
 class EntitiesResult:
     entities: int
@@ -471,20 +492,9 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection,
     already read by the same model for the same labels is not read again.
     """
     run_days = days_param(days)
-    model = ner.model_version(settings.spacy_model)
-    labels = ",".join(sorted(settings.labels))
+    model, labels = _ner_key(settings)
     key = [model, labels]
-    # the days' canonical articles, each body hashed and looked up in the cache once (a plain
-    # table: the NER input streams through a second cursor, which cannot see temp tables)
-    con.execute("DELETE FROM ner_canonical")
-    con.execute(
-        "INSERT INTO ner_canonical SELECT a.article_id, a.published_date, sha256(a.body) AS body_hash, "
-        "false AS cached FROM articles a WHERE a.published_date IN (SELECT unnest($days::DATE[])) "
-        "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates) AND a.language IN ($lang, $und)",
-        {"days": run_days, "lang": language.model_language(settings.spacy_model), "und": language.UNDETERMINED})
-    con.execute("UPDATE ner_canonical c SET cached = true FROM ner_cache_keys k "
-                "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", key)
-    total, todo = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
+    total, todo = _select_for_ner(settings, con, run_days)
     todo_sql = ("SELECT c.article_id, a.body, c.body_hash FROM ner_canonical c JOIN articles a USING (article_id) "
                 "WHERE NOT c.cached ORDER BY c.article_id")
     log.info("ner: %d days, %d canonical articles, %d not read before by %s (labels %s)", len(run_days), total, todo,
@@ -525,6 +535,113 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection,
                     {"days": run_days}).fetchone()[0]
     return EntitiesResult(entities=n, articles=total, articles_read=todo, articles_cached=total - todo, model=model,
                           days=len(run_days))
+
+
+# ---------------------------------------------------------------- NER spread over workers (distributed mode)
+# A run's NER split into chunks that separate steps read on any worker at once: each chunk is up to
+# `settings.ner_chunk_articles` texts of one day, exchanged as Parquet under the storage root. One step
+# plans them, many read them, one loads what they found into the NER cache and builds `entities` from it
+# (build_entities then finds every text cached). See assets/fanout.py.
+NER_CHUNKS_DIR = "ner_chunks"
+
+
+@dataclass(frozen=True)
+class NerChunk:
+    key: str          # unique within the run: '19870302_0' (a Dagster mapping key: letters, digits, _)
+    day: dt.date
+    texts: int
+    input: str        # Parquet under the storage root: body_hash, body
+    output: str       # where the chunk's entities go: body_hash, entity_text, entity_label, start_char, end_char
+
+
+def _chunks_dir(run_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run_id):
+        raise ValueError(f"run id {run_id!r}: expected letters, digits, - and _")
+    return f"{NER_CHUNKS_DIR}/{run_id}"
+
+
+def plan_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date | str],
+                    run_id: str) -> list[NerChunk]:
+    """Write the texts of `days` that the model has not read, in chunks of at most ner_chunk_articles texts
+    of one day, under the storage root; return the chunks (at least one, maybe empty, so the steps after
+    the readers always run). Streams the texts: memory holds one chunk."""
+    run_days = days_param(days)
+    total, todo = _select_for_ner(settings, con, run_days)
+    folder = _chunks_dir(run_id)
+    lake.remove_tree(settings.storage_root, folder)  # a retried plan starts clean
+    size = settings.ner_chunk_articles
+    chunks: list[NerChunk] = []
+    pending: list[tuple[str, str]] = []
+    pending_day = None
+
+    def flush() -> None:
+        if not pending and chunks:
+            return
+        day = pending_day or (run_days[0] if run_days else dt.date(1970, 1, 1))
+        key = f"{day:%Y%m%d}_{sum(c.day == day for c in chunks)}"
+        frame = pd.DataFrame(pending, columns=["body_hash", "body"])
+        lake.write_frame(settings.storage_root, f"{folder}/{key}.input.parquet", frame)
+        chunks.append(NerChunk(key, day, len(frame), f"{folder}/{key}.input.parquet", f"{folder}/{key}.parquet"))
+        pending.clear()
+
+    cursor = con.cursor()
+    # one row per text and day (the same text on two days is read once per day; the load keeps one)
+    cursor.execute("SELECT c.published_date, c.body_hash, any_value(a.body) FROM ner_canonical c "
+                   "JOIN articles a USING (article_id) WHERE NOT c.cached GROUP BY ALL ORDER BY 1, 2")
+    while batch := cursor.fetchmany(1000):
+        for day, body_hash, body in batch:
+            if pending and (day != pending_day or len(pending) >= size):
+                flush()
+            pending_day = day
+            pending.append((body_hash, body))
+    flush()
+    con.execute("DELETE FROM ner_canonical")
+    log.info("ner: %d days, %d canonical articles, %d texts not read before, in %d chunks of at most %d",
+             len(run_days), total, sum(c.texts for c in chunks), len([c for c in chunks if c.texts]), size)
+    return chunks
+
+
+def read_ner_chunk(settings: Settings, chunk: NerChunk) -> int:
+    """Run NER over one chunk's texts (on whichever worker runs it) and write what it found beside it;
+    return the number of entities."""
+    texts = lake.read_frame(settings.storage_root, chunk.input)
+
+    def progress(done: int, of: int | None) -> None:
+        log.info("ner chunk %s: %d/%s texts", chunk.key, done, of)
+
+    found = ner.extract_entities(
+        zip(texts["body_hash"], texts["body"]), settings.spacy_model, settings.labels,
+        batch_size=settings.batch_size, n_process=settings.n_process, total=len(texts), progress=progress,
+    ) if len(texts) else pd.DataFrame(columns=ner.ENTITY_COLUMNS)
+    found = found.rename(columns={"article_id": "body_hash"})
+    lake.write_frame(settings.storage_root, chunk.output, found)
+    return len(found)
+
+
+def load_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, chunks: Sequence[NerChunk],
+                    days: Iterable[dt.date | str], run_id: str) -> EntitiesResult:
+    """The one loader: add every chunk's entities to the NER cache, build `entities` of `days` from the
+    cache (no NER left to do), and remove the run's chunk files."""
+    model, labels = _ner_key(settings)
+    read, found = [], []
+    for i, chunk in enumerate(sorted(chunks, key=lambda c: c.key)):
+        if chunk.texts:
+            read.append(lake.read_frame(settings.storage_root, chunk.input)[["body_hash"]].assign(chunk=i))
+            found.append(lake.read_frame(settings.storage_root, chunk.output).assign(chunk=i))
+    texts = sum(len(r) for r in read)
+    if read:
+        first = pd.concat(read, ignore_index=True).drop_duplicates("body_hash")  # a text read on two days: keep one
+        known = {h for (h,) in con.execute(
+            "SELECT body_hash FROM ner_cache_keys WHERE model = ? AND labels = ? AND body_hash IN "
+            "(SELECT unnest(?::VARCHAR[]))", [model, labels, list(first["body_hash"])]).fetchall()}
+        first = first[~first["body_hash"].isin(known)]  # cached meanwhile (another run): keep what is there
+        entities = pd.concat(found, ignore_index=True).merge(first, on=["body_hash", "chunk"])
+        with transaction(con):
+            write(con, "ner_cache_keys", first.assign(model=model, labels=labels), ignore_existing=True)
+            write(con, "ner_cache", entities.drop(columns="chunk").assign(model=model, labels=labels))
+    result = build_entities(settings, con, days)
+    lake.remove_tree(settings.storage_root, _chunks_dir(run_id))
+    return dataclasses.replace(result, articles_read=texts, articles_cached=max(0, result.articles - texts))
 
 
 def _resolve_day(item: tuple[pd.DataFrame, object], aliases: actors.AliasTable) -> pd.DataFrame:
@@ -610,17 +727,27 @@ def build_daily(settings: Settings, con: duckdb.DuckDBPyConnection, days: Iterab
 
 
 @contextlib.contextmanager
-def state(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+def state(settings: Settings, days: Iterable[dt.date | str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The pipeline's state: the working DuckDB file, or, with a storage root (distributed mode), an
-    in-memory database loaded from and written back to Parquet under it (no DuckDB file is written)."""
+    in-memory database loaded from and written back to Parquet under it (no DuckDB file is written).
+    `days`: a step of those days only; in distributed mode it then loads the per-day tables of those days
+    and of the NAME_WINDOW_DAYS around them (what resolving their actors reads), not every day."""
     if settings.storage_root:
-        with lake.session(settings.storage_root, store.ddl()) as con:
+        with lake.session(settings.storage_root, store.ddl(), days=None if days is None else days_around(days)) as con:
             ensure_current_schema(con)
             yield con
     else:
         with session(settings.work_db_path) as con:
             ensure_current_schema(con)
             yield con
+
+
+def days_around(days: Iterable[dt.date | str]) -> list[dt.date]:
+    """Every calendar day within NAME_WINDOW_DAYS of one of `days`."""
+    out: set[dt.date] = set()
+    for day in days_param(days):
+        out.update(day + dt.timedelta(days=i) for i in range(-NAME_WINDOW_DAYS, NAME_WINDOW_DAYS + 1))
+    return sorted(out)
 
 
 def publish(settings: Settings):

@@ -37,6 +37,9 @@ class Settings:
     min_date: dt.date = DEFAULT_MIN_DATE
     batch_size: int = 256
     n_process: int = field(default_factory=lambda: max(1, len(os.sched_getaffinity(0))))
+    # Distributed mode: a run's NER is split into steps of at most this many texts of one day, read by
+    # any worker at once (NEWSDAG_NER_CHUNK_ARTICLES).
+    ner_chunk_articles: int = 250
     # Distributed mode: the pipeline's state as Parquet under this root (local folder or fsspec URL);
     # None keeps it in the working DuckDB file.
     storage_root: str | None = None
@@ -94,6 +97,7 @@ class Settings:
             nicknames_path=Path(env["NEWSDAG_NICKNAMES"]) if env.get("NEWSDAG_NICKNAMES") else None,
             batch_size=number("NEWSDAG_BATCH_SIZE", s.batch_size),
             n_process=number("NEWSDAG_N_PROCESS", s.n_process),
+            ner_chunk_articles=number("NEWSDAG_NER_CHUNK_ARTICLES", s.ner_chunk_articles),
             min_date=date("NEWSDAG_MIN_DATE", s.min_date),
             max_file_mb=parse_max_file_mb(env.get("NEWSDAG_MAX_FILE_MB")),
             storage_root=env.get("NEWSDAG_STORAGE_ROOT") or None,
@@ -129,6 +133,11 @@ class Settings:
         if self.executor == "celery" and not self.storage_root:
             return replace(self, storage_root=str(self.db_path.parent / ".newsdag" / "lake"))
         return self
+
+
+def io_dir(settings: Settings) -> str:
+    """Distributed mode: where steps leave the small values they hand each other (under the storage root)."""
+    return f"{str(settings.storage_root).rstrip('/')}/dagster_io"
 
 
 # How each field type travels as config: the annotation (a string: this module uses postponed annotations)
