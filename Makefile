@@ -14,7 +14,7 @@ DUCKDB14_STAMP := $(DUCKDB14)/.installed
 # Chromium, Redis, the corpora in ../shared or the DuckDB 1.4 client venv.
 FAST := not (slow or browser or redis or corpus or duckdb14)
 
-.PHONY: install run test test-fast dev bench lock clean browser redis duckdb14
+.PHONY: install run test test-fast dev bench lock clean browser redis postgres duckdb14
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ install: $(STAMP)  ## venv with the pinned dependencies and the spaCy model
 run: install  ## the whole chain on the bundled sample, with a summary
 	$(VENV)/bin/newsdag materialize
 
-test: install browser redis duckdb14  ## every test (the UI test in headless Chromium, the Celery test with Redis, the corpora in ../shared)
+test: install browser redis postgres duckdb14  ## every test (the UI test in headless Chromium, the Celery test with Redis and PostgreSQL, the corpora in ../shared)
 	$(PY) -m pytest -q
 
 test-fast: install  ## the fast tests only (under a minute; no Chromium, Redis, ../shared or network)
@@ -52,11 +52,16 @@ redis:  ## Debian's redis-server for the Celery test (the test starts and stops 
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
 	  || echo "could not install redis-server (not root?): tests/test_celery.py will fail; apt-get install redis-server"
 
+postgres:  ## Debian's PostgreSQL for the Celery test's Dagster instance (the test starts and stops its own server)
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { echo "installing Debian's postgresql for the Celery test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+	  || echo "could not install postgresql (not root?): tests/test_celery.py will fail; apt-get install postgresql"
+
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
+bench: install redis postgres  ## benchmarks on the Reuters corpus in ../shared (see README)
 	$(PY) bench/bench.py
 	$(PY) bench/incremental.py
 	$(PY) bench/launched_runs.py
@@ -64,6 +69,7 @@ bench: install  ## benchmarks on the Reuters corpus in ../shared (see README)
 	$(PY) bench/web_build.py
 	$(PY) bench/memory.py
 	$(PY) bench/actors.py
+	$(PY) bench/distributed.py
 
 lock:  ## re-pin requirements.lock from requirements.in
 	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-emit-package newsdag

@@ -26,11 +26,9 @@ def plan_ner(context: dg.OpExecutionContext, newsdag: NewsdagResource):
 
 
 @dg.op
-def read_ner_chunk(context: dg.OpExecutionContext, newsdag: NewsdagResource,
-                   chunk: pipeline.NerChunk) -> pipeline.NerChunk:
+def read_ner_chunk(newsdag: NewsdagResource, chunk: pipeline.NerChunk) -> pipeline.NerChunk:
     """spaCy NER over one chunk of texts, on any worker, in parallel with the other chunks."""
-    found = pipeline.read_ner_chunk(newsdag.settings, chunk)
-    context.log.info(f"ner chunk {chunk.key}: {chunk.texts} texts, {found} entities")
+    pipeline.read_ner_chunk(newsdag.settings, chunk)
     return chunk
 
 

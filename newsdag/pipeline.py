@@ -615,6 +615,7 @@ def read_ner_chunk(settings: Settings, chunk: NerChunk) -> int:
     ) if len(texts) else pd.DataFrame(columns=ner.ENTITY_COLUMNS)
     found = found.rename(columns={"article_id": "body_hash"})
     lake.write_frame(settings.storage_root, chunk.output, found)
+    log.info("ner chunk %s: %d texts, %d entities", chunk.key, len(texts), len(found))
     return len(found)
 
 
