@@ -11,13 +11,19 @@ from assets.resources import NewsdagResource
 from newsdag.settings import Settings, io_dir
 
 
+CELERY_TICK_SECONDS = 0.2
+
+
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
     """In-process by default: steps share the working DuckDB file, which allows one writer. With
     NEWSDAG_EXECUTOR=celery, steps run on Celery workers (Redis broker) and keep their state as
     Parquet under the storage root; only the publish job writes DuckDB."""
     if settings.executor == "celery":
-        from dagster_celery import celery_executor
+        from dagster_celery import celery_executor, core_execution_loop
 
+        # The launcher looks for finished steps and submits the next ones once a tick; dagster-celery's
+        # tick is 1 s, paid by each of a run's ~10 sequential steps (bench/distributed.py measures it).
+        core_execution_loop.TICK_SECONDS = CELERY_TICK_SECONDS
         return celery_executor.configured({"broker": settings.celery_broker, "backend": settings.celery_backend})
     return dg.in_process_executor
 

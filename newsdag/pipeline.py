@@ -571,30 +571,35 @@ def plan_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, days: It
     lake.remove_tree(settings.storage_root, folder)  # a retried plan starts clean
     size = settings.ner_chunk_articles
     chunks: list[NerChunk] = []
-    pending: list[tuple[str, str]] = []
-    pending_day = None
+    # texts per day, so that each day is cut into equal chunks (the last chunk is not a small remainder)
+    per_day = dict(con.execute("SELECT published_date, count(DISTINCT body_hash) FROM ner_canonical "
+                               "WHERE NOT cached GROUP BY 1").fetchall())
 
-    def flush() -> None:
-        if not pending and chunks:
-            return
-        day = pending_day or (run_days[0] if run_days else dt.date(1970, 1, 1))
+    def write_chunk(day: dt.date, rows: list[tuple[str, str]]) -> None:
         key = f"{day:%Y%m%d}_{sum(c.day == day for c in chunks)}"
-        frame = pd.DataFrame(pending, columns=["body_hash", "body"])
+        frame = pd.DataFrame(rows, columns=["body_hash", "body"])
         lake.write_frame(settings.storage_root, f"{folder}/{key}.input.parquet", frame)
         chunks.append(NerChunk(key, day, len(frame), f"{folder}/{key}.input.parquet", f"{folder}/{key}.parquet"))
-        pending.clear()
 
     cursor = con.cursor()
     # one row per text and day (the same text on two days is read once per day; the load keeps one)
     cursor.execute("SELECT c.published_date, c.body_hash, any_value(a.body) FROM ner_canonical c "
                    "JOIN articles a USING (article_id) WHERE NOT c.cached GROUP BY ALL ORDER BY 1, 2")
+    pending: list[tuple[str, str]] = []
+    day, parts, limit = None, 1, size
     while batch := cursor.fetchmany(1000):
-        for day, body_hash, body in batch:
-            if pending and (day != pending_day or len(pending) >= size):
-                flush()
-            pending_day = day
+        for row_day, body_hash, body in batch:
+            if row_day != day or len(pending) >= limit:
+                if pending:
+                    write_chunk(day, pending)
+                    pending = []
+                if row_day != day:  # a new day: cut its n texts into ceil(n / size) chunks of equal size
+                    day, n = row_day, per_day[row_day]
+                    parts = -(-n // size)
+                    limit = -(-n // parts)
             pending.append((body_hash, body))
-    flush()
+    if pending or not chunks:  # at least one (maybe empty) chunk, so the steps after the readers run
+        write_chunk(day or (run_days[0] if run_days else dt.date(1970, 1, 1)), pending)
     con.execute("DELETE FROM ner_canonical")
     log.info("ner: %d days, %d canonical articles, %d texts not read before, in %d chunks of at most %d",
              len(run_days), total, sum(c.texts for c in chunks), len([c for c in chunks if c.texts]), size)

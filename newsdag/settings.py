@@ -39,7 +39,7 @@ class Settings:
     n_process: int = field(default_factory=lambda: max(1, len(os.sched_getaffinity(0))))
     # Distributed mode: a run's NER is split into steps of at most this many texts of one day, read by
     # any worker at once (NEWSDAG_NER_CHUNK_ARTICLES).
-    ner_chunk_articles: int = 250
+    ner_chunk_articles: int = 125
     # Distributed mode: the pipeline's state as Parquet under this root (local folder or fsspec URL);
     # None keeps it in the working DuckDB file.
     storage_root: str | None = None

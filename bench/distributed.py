@@ -1,0 +1,159 @@
+"""Benchmark: the chain on Celery workers against the in-process build, on Reuters articles from ../shared.
+
+    .venv/bin/python bench/distributed.py                 # first 3,000 articles; part of `make bench`
+    .venv/bin/python bench/distributed.py --articles 1000 --json /tmp/d.json
+
+Three builds of the same articles, each from an empty state: in-process (`newsdag materialize`, NER on
+every core), then through 1 and through 2 one-core Celery workers (each pinned to its own core; Redis
+broker, instance on PostgreSQL: bench/cluster.py starts and stops them). Workers are long-lived processes,
+so each cluster is warmed up first with a build of the bundled sample (their imports, spaCy, GX), not timed. Reports each build's wall time and
+the NER throughput of the worker builds: the texts the chunk steps read, divided by the time from the
+first chunk step's start to the last one's end (from the run's step events in the instance).
+
+Targets (issue 18): NER throughput with 2 workers >= 1.7x that with 1; the build through 2 workers within
+1.3x of the in-process build. Writes bench/results/distributed-latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BIN = Path(sys.executable).parent
+SAMPLE_RAW_DIR = ROOT / "newsdag" / "sample"
+CHUNK_STEP = "read_ner_chunk"
+
+
+def build(raw: Path, db: Path, env: dict[str, str]) -> float:
+    """Wall seconds of `newsdag materialize` over `raw` into `db` (a fresh state) with `env`."""
+    started = time.perf_counter()
+    out = subprocess.run([str(BIN / "newsdag"), "materialize", "--raw-dir", str(raw), "--db", str(db), "--quiet"],
+                         env=env, cwd=db.parent, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout[-3000:] + out.stderr[-3000:])
+        raise SystemExit(f"bench: the build into {db} failed with exit code {out.returncode}")
+    return seconds
+
+
+def ner_steps(home: Path, skip: set[str] = frozenset()) -> dict:
+    """From the instance at `home`: the NER chunk steps of every run but those in `skip`, their window and
+    the texts they read."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    starts, ends, texts, steps = [], [], 0, 0
+    for run in instance.get_runs():
+        if run.run_id in skip:
+            continue
+        for entry in instance.all_logs(run.run_id):
+            if CHUNK_STEP not in (entry.step_key or ""):
+                continue
+            event = entry.dagster_event
+            if event is None:  # the step's own line: "ner chunk 19870302_0: 250 texts, 3120 entities"
+                if entry.user_message.startswith("ner chunk") and " texts, " in entry.user_message:
+                    texts += int(entry.user_message.split(": ", 1)[1].split(" texts")[0])
+            elif event.event_type_value == "STEP_START":
+                starts.append(entry.timestamp)
+                steps += 1
+            elif event.event_type_value == "STEP_SUCCESS":
+                ends.append(entry.timestamp)
+    instance.dispose()
+    window = max(ends) - min(starts) if starts and ends else None
+    return {"chunk_steps": steps, "texts": texts, "ner_window_seconds": round(window, 2) if window else None,
+            "texts_per_s": round(texts / window, 1) if window else None}
+
+
+def run_ids(home: Path) -> set[str]:
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    try:
+        return {r.run_id for r in instance.get_runs()}
+    finally:
+        instance.dispose()
+
+
+def through_workers(raw: Path, tmp: Path, workers: int, chunk_articles: int | None = None) -> dict:
+    from bench.cluster import cluster
+
+    where = tmp / f"workers{workers}"
+    where.mkdir()
+    with cluster(where, workers=workers, concurrency=1, pin_cpus=True) as c:
+        # workers are long-lived: warm them up (imports, spaCy, GX) with the bundled sample first
+        (where / "warm").mkdir()
+        build(SAMPLE_RAW_DIR, where / "warm" / "newsdag.duckdb", {**c.env, "NEWSDAG_STORAGE_ROOT": str(where / "warm" / "lake")})
+        warm_runs = run_ids(c.home)
+        env = {**c.env, "NEWSDAG_STORAGE_ROOT": str(where / "lake"),
+               **({"NEWSDAG_NER_CHUNK_ARTICLES": str(chunk_articles)} if chunk_articles else {})}
+        seconds = build(raw, where / "newsdag.duckdb", env)
+        steps = ner_steps(c.home, skip=warm_runs)
+    return {"workers": workers, "seconds": round(seconds, 2), **steps}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=int(os.environ.get("BENCH_ARTICLES", 3000)))
+    parser.add_argument("--chunk-articles", type=int, default=None,
+                        help="NEWSDAG_NER_CHUNK_ARTICLES for the worker builds (default: the setting's default)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "distributed-latest.json")
+    args = parser.parse_args()
+
+    from bench.reuters import extract_reuters
+    from newsdag.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="newsdag-distributed-") as tmp_name:
+        tmp = Path(tmp_name)
+        raw = tmp / "raw"
+        print(f"extracting the first {args.articles} Reuters articles ...", file=sys.stderr)
+        extract_reuters(raw, limit=args.articles)
+        (tmp / "inproc").mkdir()
+        local_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDAG_") and k != "DAGSTER_HOME"}
+        print("in-process build ...", file=sys.stderr)
+        in_process = round(build(raw, tmp / "inproc" / "newsdag.duckdb", local_env), 2)
+        runs = []
+        for workers in (1, 2):
+            print(f"build through {workers} one-core Celery worker(s) ...", file=sys.stderr)
+            runs.append(through_workers(raw, tmp, workers, args.chunk_articles))
+
+    one, two = runs
+    speedup = two["texts_per_s"] / one["texts_per_s"] if one["texts_per_s"] and two["texts_per_s"] else None
+    versus_in_process = two["seconds"] / in_process
+    report = {
+        "articles": args.articles, "machine": {"cores": len(os.sched_getaffinity(0)), "python": platform.python_version()},
+        "in_process_seconds": in_process, "workers": runs,
+        "ner_chunk_articles": args.chunk_articles or Settings().ner_chunk_articles,
+        "ner_speedup_2_vs_1": round(speedup, 3) if speedup else None,
+        "two_workers_vs_in_process": round(versus_in_process, 3),
+        "targets": {"ner_speedup_2_vs_1>=1.7": bool(speedup and speedup >= 1.7),
+                    "two_workers_vs_in_process<=1.3": versus_in_process <= 1.3},
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+    print(f"\nnewsdag distributed benchmark: {args.articles} Reuters articles, {report['machine']['cores']} cores")
+    print(f"  {'in-process build':<36}{in_process:>8.1f} s")
+    for r in runs:
+        label = f"build through {r['workers']} worker(s)"
+        print(f"  {label:<36}{r['seconds']:>8.1f} s   NER: {r['texts']} texts in "
+              f"{r['chunk_steps']} chunk steps, {r['ner_window_seconds']} s, {r['texts_per_s']} texts/s")
+    print(f"  NER throughput 2 workers / 1 = {speedup or float('nan'):.2f} (target >= 1.7)")
+    print(f"  build through 2 workers / in-process = {versus_in_process:.2f} (target <= 1.3)")
+    print(f"  report: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
