@@ -162,8 +162,9 @@ def materialize(s: Settings, instance=None, day_from: str | None = None, day_to:
     if first and last and first > last:
         raise CliError(f"--from {first} is after --to {last}")
     distributed = s.executor == "celery"
-    if not distributed:
-        _prewarm_checks()
+    # the checks that run in this process (all of them in-process; the publish step's with Celery) need
+    # GX, which takes seconds to import: a side process imports it while the runs go on
+    _prewarm_checks()
     defs = build_defs(s)
     job = defs.resolve_implicit_global_asset_job_def()
     if distributed and (instance is None or instance.is_ephemeral):

@@ -25,11 +25,12 @@ MONTHS: dict[str, int] = {
 # A wire dateline opening a body: where and when a story was filed, not who is in it.
 #   'NEW YORK, March 2 - '   'PALO ALTO, Calif., March 4 - '   'JOHANNESBURG March 13 - '   'Toronto, Feb 26 - '
 # A place (an upper-case one may omit the comma before the month), up to two comma-separated qualifiers
-# ('Calif.', 'Japan'), a month (a name of MONTHS in any case, possibly misspelt after its start: 'Marc',
-# 'Apri'; or a short capitalised word, as wire copy misspells: 'Mach', 'Jne'), a day and a dash. The one rule for every step: the entities inside it are not counted as
-# mentions (a regular expression DuckDB's RE2 and Python's `re` read alike: no look-around), and dedup
-# compares the dateline's day instead of its words. On the 19,779 Reuters bodies it finds 18,871
-# datelines, RE2 and `re` agreeing on every one; the two rules it replaced (one per step) disagreed on 648.
+# ('Calif.', 'the Netherlands'), a month (a name of MONTHS in any case, possibly misspelt after its start:
+# 'Marc', 'Apri'; or a short capitalised word, as wire copy misspells: 'Mach', 'Jne'), a day and a dash.
+# The one rule for every step: the entities inside it are not counted as mentions (in SQL: a regular
+# expression DuckDB's RE2 and Python's `re` read alike, no look-around), and dedup compares the dateline's
+# day instead of its words. On the 19,779 Reuters bodies it finds 18,871 datelines, RE2 and `re`
+# agreeing on every one; the two rules it replaced (one per step) disagreed on 648.
 _PLACE = r"[A-Za-z][A-Za-z.&-]*(?: [A-Za-z][A-Za-z.&-]*){0,3}"   # 'Toronto', 'St. Louis', 'mexico city'
 _QUALIFIERS = r"(?:\s*,\s*[A-Za-z][A-Za-z.&-]*(?: [A-Za-z][A-Za-z.&-]*){0,2}){0,2}"   # ', Calif.', ', the Netherlands'
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
