@@ -149,7 +149,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from newsdag.text import APOSTROPHE_CHARS, APOSTROPHES, MONTHS
+from newsdag.text import APOSTROPHE_CHARS, APOSTROPHES, MONTH_ALTERNATION, MONTHS
 
 __all__ = [
     "Parsed",
@@ -248,15 +248,14 @@ def _parse_header(text: str) -> tuple[dt.date | Rejected, str] | None:
 # --------------------------------------------------------------------------- dates in page text
 # ONE parser for every written date form (see the module docstring for the list).
 
-_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ORD = r"(?:st|nd|rd|th)?"
 _WEEKDAY = (r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
             r"|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag")
 _DATE = re.compile(
     # Nov. 19, 2019 / November 19th, 2019 / Tuesday, November 19, 2019
-    rf"(?<!\w)(?:(?P<m1>{_MONTH_ALT})\.?\s+(?P<d1>\d{{1,2}}){_ORD}\.?,?\s+(?P<y1>\d{{4}})"
+    rf"(?<!\w)(?:(?P<m1>{MONTH_ALTERNATION})\.?\s+(?P<d1>\d{{1,2}}){_ORD}\.?,?\s+(?P<y1>\d{{4}})"
     # 19 NOV 2019 / 19. November 2019 / 19th of November, 2019
-    rf"|(?P<d2>\d{{1,2}}){_ORD}\.?\s*(?:of\s+)?(?P<m2>{_MONTH_ALT})\.?,?\s+(?P<y2>\d{{4}})"
+    rf"|(?P<d2>\d{{1,2}}){_ORD}\.?\s*(?:of\s+)?(?P<m2>{MONTH_ALTERNATION})\.?,?\s+(?P<y2>\d{{4}})"
     # ISO 2019-11-18, 2019-11-18T20:51:19Z, 2019/11/18
     rf"|(?P<y3>\d{{4}})(?P<sep>[-/])(?P<m3>\d{{1,2}})(?P=sep)(?P<d3>\d{{1,2}})(?![\d/])"
     r"(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"

@@ -20,6 +20,8 @@ MONTHS: dict[str, int] = {
     "januar": 1, "jänner": 1, "jän": 1, "februar": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
     "mai": 5, "juni": 6, "juli": 7, "okt": 10, "oktober": 10, "dez": 12, "dezember": 12,
 }
+# The month names as a regular-expression alternation, longest first ('march' before 'mar').
+MONTH_ALTERNATION = "|".join(sorted(MONTHS, key=len, reverse=True))
 
 
 # A wire dateline opening a body: where and when a story was filed, not who is in it.
@@ -33,9 +35,8 @@ MONTHS: dict[str, int] = {
 # agreeing on every one; the two rules it replaced (one per step) disagreed on 648.
 _PLACE = r"[A-Za-z][A-Za-z.&-]*(?: [A-Za-z][A-Za-z.&-]*){0,3}"   # 'Toronto', 'St. Louis', 'mexico city'
 _QUALIFIERS = r"(?:\s*,\s*[A-Za-z][A-Za-z.&-]*(?: [A-Za-z][A-Za-z.&-]*){0,2}){0,2}"   # ', Calif.', ', the Netherlands'
-_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 WIRE_DATELINE = (r"^\s*(?:" + _PLACE + _QUALIFIERS + r"\s*,|[A-Z][A-Z.&/' -]*[A-Z.]"
-                 + _QUALIFIERS + r"\s*,?)\s+((?i:" + _MONTH_NAMES + r")[A-Za-z]*|[A-Z][a-z]{2,4})\.?\s+(\d{1,2})\s+-+\s+")
+                 + _QUALIFIERS + r"\s*,?)\s+((?i:" + MONTH_ALTERNATION + r")[A-Za-z]*|[A-Z][a-z]{2,4})\.?\s+(\d{1,2})\s+-+\s+")
 _WIRE_DATELINE_RE = re.compile(WIRE_DATELINE)
 
 
