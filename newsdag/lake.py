@@ -455,13 +455,14 @@ def write_frame(root: str, relpath: str, frame: pd.DataFrame) -> str:
     return _url(fs, path)
 
 
-def read_frame(root: str, relpath: str) -> pd.DataFrame:
-    """The frame `write_frame` wrote to `relpath` under `root` (FileNotFoundError when there is none)."""
+def read_frame(root: str, relpath: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """The frame `write_frame` wrote to `relpath` under `root`, or only its `columns` (FileNotFoundError when
+    there is none)."""
     import pyarrow.parquet as pq
 
     fs, path = _path(root, relpath)
     with fs.open(path, "rb") as f:
-        return pq.read_table(f).to_pandas()
+        return pq.read_table(f, columns=columns).to_pandas()
 
 
 def remove_tree(root: str, relpath: str) -> None:

@@ -459,9 +459,11 @@ def _ner_key(settings: Settings) -> tuple[str, str]:
     return ner.model_version(settings.spacy_model), ",".join(sorted(settings.labels))
 
 
-def _select_for_ner(settings: Settings, con: duckdb.DuckDBPyConnection, run_days: list[dt.date]) -> tuple[int, int]:
+def _select_for_ner(settings: Settings, con: duckdb.DuckDBPyConnection, run_days: list[dt.date],
+                    key: tuple[str, str]) -> tuple[int, int]:
     """Fill the scratch table ner_canonical with the canonical articles of `run_days` in the model's language,
-    each body hashed and looked up in the NER cache once; return (articles, articles whose text was not read).
+    each body hashed and looked up in the NER cache (`key`: _ner_key) once; return (articles, articles whose
+    text was not read).
     (A plain table: the NER input streams through a second cursor, which cannot see temp tables.)"""
     con.execute("DELETE FROM ner_canonical")
     con.execute(
@@ -470,7 +472,7 @@ def _select_for_ner(settings: Settings, con: duckdb.DuckDBPyConnection, run_days
         "AND a.article_id NOT IN (SELECT article_id FROM article_duplicates) AND a.language IN ($lang, $und)",
         {"days": run_days, "lang": language.model_language(settings.spacy_model), "und": language.UNDETERMINED})
     con.execute("UPDATE ner_canonical c SET cached = true FROM ner_cache_keys k "
-                "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", list(_ner_key(settings)))
+                "WHERE k.body_hash = c.body_hash AND k.model = ? AND k.labels = ?", list(key))
     return con.execute("SELECT count(*), count(*) FILTER (WHERE NOT cached) FROM ner_canonical").fetchone()
 
 
@@ -494,7 +496,7 @@ def build_entities(settings: Settings, con: duckdb.DuckDBPyConnection,
     run_days = days_param(days)
     model, labels = _ner_key(settings)
     key = [model, labels]
-    total, todo = _select_for_ner(settings, con, run_days)
+    total, todo = _select_for_ner(settings, con, run_days, (model, labels))
     todo_sql = ("SELECT c.article_id, a.body, c.body_hash FROM ner_canonical c JOIN articles a USING (article_id) "
                 "WHERE NOT c.cached ORDER BY c.article_id")
     log.info("ner: %d days, %d canonical articles, %d not read before by %s (labels %s)", len(run_days), total, todo,
@@ -566,7 +568,7 @@ def plan_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, days: It
     of one day, under the storage root; return the chunks (at least one, maybe empty, so the steps after
     the readers always run). Streams the texts: memory holds one chunk."""
     run_days = days_param(days)
-    total, todo = _select_for_ner(settings, con, run_days)
+    total, todo = _select_for_ner(settings, con, run_days, _ner_key(settings))
     folder = _chunks_dir(run_id)
     lake.remove_tree(settings.storage_root, folder)  # a retried plan starts clean
     size = settings.ner_chunk_articles
@@ -576,7 +578,7 @@ def plan_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, days: It
                                "WHERE NOT cached GROUP BY 1").fetchall())
 
     def write_chunk(day: dt.date, rows: list[tuple[str, str]]) -> None:
-        key = f"{day:%Y%m%d}_{sum(c.day == day for c in chunks)}"
+        key = f"{day:%Y%m%d}_{len(chunks) - first_of_day}"
         frame = pd.DataFrame(rows, columns=["body_hash", "body"])
         lake.write_frame(settings.storage_root, f"{folder}/{key}.input.parquet", frame)
         chunks.append(NerChunk(key, day, len(frame), f"{folder}/{key}.input.parquet", f"{folder}/{key}.parquet"))
@@ -586,7 +588,7 @@ def plan_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, days: It
     cursor.execute("SELECT c.published_date, c.body_hash, any_value(a.body) FROM ner_canonical c "
                    "JOIN articles a USING (article_id) WHERE NOT c.cached GROUP BY ALL ORDER BY 1, 2")
     pending: list[tuple[str, str]] = []
-    day, parts, limit = None, 1, size
+    day, limit, first_of_day = None, size, 0   # the day being cut, its chunk size, its first chunk's index
     while batch := cursor.fetchmany(1000):
         for row_day, body_hash, body in batch:
             if row_day != day or len(pending) >= limit:
@@ -594,7 +596,7 @@ def plan_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, days: It
                     write_chunk(day, pending)
                     pending = []
                 if row_day != day:  # a new day: cut its n texts into ceil(n / size) chunks of equal size
-                    day, n = row_day, per_day[row_day]
+                    day, n, first_of_day = row_day, per_day[row_day], len(chunks)
                     parts = -(-n // size)
                     limit = -(-n // parts)
             pending.append((body_hash, body))
@@ -632,7 +634,7 @@ def load_ner_chunks(settings: Settings, con: duckdb.DuckDBPyConnection, chunks: 
     read, found = [], []
     for i, chunk in enumerate(sorted(chunks, key=lambda c: c.key)):
         if chunk.texts:
-            read.append(lake.read_frame(settings.storage_root, chunk.input)[["body_hash"]].assign(chunk=i))
+            read.append(lake.read_frame(settings.storage_root, chunk.input, columns=["body_hash"]).assign(chunk=i))
             found.append(lake.read_frame(settings.storage_root, chunk.output).assign(chunk=i))
     texts = sum(len(r) for r in read)
     if read:
