@@ -98,25 +98,6 @@ def _parse_day(folder: str) -> dt.date | None:
         return None
 
 
-def _as_days(days) -> frozenset[dt.date] | None:
-    """`days` (dates, datetimes or 'YYYY-MM-DD' strings; None: every day) as a set of dates."""
-    if days is None:
-        return None
-    if isinstance(days, (str, dt.date)):
-        days = [days]
-    out = set()
-    for d in days:
-        if isinstance(d, dt.datetime):
-            out.add(d.date())
-        elif isinstance(d, dt.date):
-            out.add(d)
-        elif isinstance(d, str):
-            out.add(dt.date.fromisoformat(d))
-        else:
-            raise TypeError(f"lake: a day must be a date or a 'YYYY-MM-DD' string, not {type(d).__name__}")
-    return frozenset(out)
-
-
 @dataclass
 class _Listing:
     """What the lake holds: the flat Parquet files and the day files of the per-day tables."""
@@ -284,7 +265,7 @@ def _load(con: duckdb.DuckDBPyConnection, fs, listing: _Listing, ddl, days: froz
 
 def _open(root: str, ddl, days) -> tuple[duckdb.DuckDBPyConnection, object, str, _Loaded]:
     fs, base = _fs(root)
-    wanted = _as_days(days)
+    wanted = None if days is None else frozenset(store.days_param(days))
     con = duckdb.connect(":memory:")
     try:
         if not _is_local(fs):
