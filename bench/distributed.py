@@ -19,6 +19,7 @@ workers within 1.3x of the in-process build. Writes bench/results/distributed-la
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -48,44 +49,46 @@ def build(raw: Path, db: Path, env: dict[str, str]) -> float:
     return seconds
 
 
+@contextlib.contextmanager
+def instance_at(home: Path):
+    """The Dagster instance whose dagster.yaml is in `home` (the cluster's PostgreSQL), disposed after."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+
+
 def ner_steps(home: Path, skip: set[str] = frozenset()) -> dict:
     """From the instance at `home`: the NER chunk steps of every run but those in `skip`, their window and
     the texts they read."""
-    import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     starts, ends, texts, steps = [], [], 0, 0
-    for run in instance.get_runs():
-        if run.run_id in skip:
-            continue
-        for entry in instance.all_logs(run.run_id):
-            if CHUNK_STEP not in (entry.step_key or ""):
+    with instance_at(home) as instance:
+        for run in instance.get_runs():
+            if run.run_id in skip:
                 continue
-            event = entry.dagster_event
-            if event is None:  # the step's own line: "ner chunk 19870302_0: 250 texts, 3120 entities"
-                if entry.user_message.startswith("ner chunk") and " texts, " in entry.user_message:
-                    texts += int(entry.user_message.split(": ", 1)[1].split(" texts")[0])
-            elif event.event_type_value == "STEP_START":
-                starts.append(entry.timestamp)
-                steps += 1
-            elif event.event_type_value == "STEP_SUCCESS":
-                ends.append(entry.timestamp)
-    instance.dispose()
+            for entry in instance.all_logs(run.run_id):
+                if CHUNK_STEP not in (entry.step_key or ""):
+                    continue
+                event = entry.dagster_event
+                if event is None:  # the step's own line: "ner chunk 19870302_0: 250 texts, 3120 entities"
+                    if entry.user_message.startswith("ner chunk") and " texts, " in entry.user_message:
+                        texts += int(entry.user_message.split(": ", 1)[1].split(" texts")[0])
+                elif event.event_type_value == "STEP_START":
+                    starts.append(entry.timestamp)
+                    steps += 1
+                elif event.event_type_value == "STEP_SUCCESS":
+                    ends.append(entry.timestamp)
     window = max(ends) - min(starts) if starts and ends else None
     return {"chunk_steps": steps, "texts": texts, "ner_window_seconds": round(window, 2) if window else None,
             "texts_per_s": round(texts / window, 1) if window else None}
 
 
 def run_ids(home: Path) -> set[str]:
-    import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
-    try:
+    with instance_at(home) as instance:
         return {r.run_id for r in instance.get_runs()}
-    finally:
-        instance.dispose()
 
 
 def through_workers(raw: Path, tmp: Path, workers: int, rounds: int, chunk_articles: int | None = None) -> dict:
