@@ -176,6 +176,7 @@ def _start_postgres(bindir: Path, pgdir: Path, port: int, log: Path, started: li
     started.append(proc)
 
     import psycopg2  # dagster-postgres's driver
+    import psycopg2.sql
 
     def accepting() -> bool:
         if proc.poll() is not None:
@@ -190,7 +191,7 @@ def _start_postgres(bindir: Path, pgdir: Path, port: int, log: Path, started: li
     try:
         con.autocommit = True  # CREATE DATABASE cannot run in a transaction
         with con.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {PG_DB}")
+            cur.execute(psycopg2.sql.SQL("CREATE DATABASE {}").format(psycopg2.sql.Identifier(PG_DB)))
     finally:
         con.close()
     return f"postgresql://{PG_USER}@127.0.0.1:{port}/{PG_DB}"
