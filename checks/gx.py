@@ -202,6 +202,12 @@ def _serve(conn, parent_end) -> None:
             conn.send((False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
 
 
+def preload() -> None:
+    """Import GX and make its context in a background thread of this process (a Celery worker process,
+    whose checks validate in-process); the first check then finds it ready."""
+    parallel.in_background(_context, name="newsdag-gx-preload")
+
+
 def prewarm() -> None:
     """Start importing GX in a forked validator process, unless GX is already here, one is running, or
     this process may not start others (a Celery prefork worker: its checks validate in-process)."""

