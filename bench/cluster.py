@@ -275,7 +275,7 @@ def cluster(tmp: Path, *, workers: int = 2, concurrency: int = 1, pin_cpus: bool
                 def pin(cpu: int = cpu) -> None:  # inherited by the worker's pool processes
                     os.sched_setaffinity(0, {cpu})
             proc = subprocess.Popen(
-                [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
+                [str(BIN / "dagster-celery"), "worker", "start", "-A", "assets.worker", "-y", str(config),
                  "-n", f"newsdag-w{i}@%h", "-l", "INFO", "--", f"--concurrency={concurrency}"],
                 cwd=ROOT, env=env, stdout=files.enter_context(open(log, "w")), stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=pin)
