@@ -1,6 +1,6 @@
 """A throwaway Celery cluster on 127.0.0.1 for tests and benchmarks: redis-server (the broker and result
-backend), PostgreSQL (the Dagster instance's storage, shared by the CLI and the workers) and N `dagster-celery`
-workers. Everything runs from Debian's packages (installed with apt-get when missing and running as root) and
+backend), PostgreSQL (the Dagster instance's storage, shared by the CLI and the workers) behind PgBouncer, and
+N `dagster-celery` workers. Everything runs from Debian's packages (installed with apt-get when missing and running as root) and
 is stopped by process id when the context exits.
 
     with cluster(tmp, workers=2) as c:
@@ -37,7 +37,8 @@ class Cluster:
     home: Path  # DAGSTER_HOME; its dagster.yaml points the instance at the PostgreSQL below
     logs: list[Path]  # one log file per Celery worker, in order
     pids: list[int] = field(default_factory=list)  # every process started (redis, postgres, workers)
-    postgres_url: str = ""  # postgresql://postgres@127.0.0.1:PORT/dagster
+    postgres_url: str = ""  # postgresql://postgres@127.0.0.1:PORT/dagster (the server itself)
+    pgbouncer_url: str = ""  # the same database through PgBouncer: what the instance (dagster.yaml) uses
 
 
 def free_port() -> int:
@@ -81,6 +82,16 @@ def postgres_bindir() -> Path:
         raise RuntimeError("PostgreSQL (/usr/lib/postgresql/*/bin/postgres) not found and could not be installed: "
                            "apt-get install postgresql")
     return found[-1]
+
+
+def pgbouncer_bin() -> str:
+    """pgbouncer from Debian's package, installed when missing."""
+    if shutil.which("pgbouncer") is None and not Path("/usr/sbin/pgbouncer").exists():
+        _apt_install("pgbouncer")
+    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
+    if found is None:
+        raise RuntimeError("pgbouncer not found and could not be installed: apt-get install pgbouncer")
+    return found
 
 
 def _last_line(log: Path) -> str:
@@ -197,11 +208,52 @@ def _start_postgres(bindir: Path, pgdir: Path, port: int, log: Path, started: li
     return f"postgresql://{PG_USER}@127.0.0.1:{port}/{PG_DB}"
 
 
+def _start_pgbouncer(binary: str, pgdir: Path, pg_port: int, port: int, log: Path,
+                     started: list[subprocess.Popen], files: contextlib.ExitStack) -> str:
+    """PgBouncer on 127.0.0.1:port in front of the PostgreSQL on pg_port (session pooling); its URL.
+
+    dagster-postgres opens a new connection for every statement (SQLAlchemy's NullPool) and PostgreSQL forks a
+    backend process for each connection: a few thousand per build. PgBouncer keeps a few server connections
+    open and hands them to those short client connections."""
+    as_user = _as_postgres_user()
+    ini, users = pgdir / "pgbouncer.ini", pgdir / "pgbouncer.users"
+    users.write_text(f'"{PG_USER}" ""\n')
+    ini.write_text(
+        "[databases]\n"
+        f"{PG_DB} = host=127.0.0.1 port={pg_port} dbname={PG_DB} user={PG_USER}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {users}\n"
+        # session pooling: a client connection has a server connection to itself until it closes (the
+        # instance's statements need nothing more; transaction pooling would also do)
+        "pool_mode = session\nmax_client_conn = 1000\ndefault_pool_size = 40\n"
+        "log_connections = 0\nlog_disconnections = 0\n")
+    for f in (ini, users):
+        f.chmod(0o644)
+    proc = subprocess.Popen([binary, str(ini)], cwd=pgdir, stdout=files.enter_context(open(log, "w")),
+                            stderr=subprocess.STDOUT, start_new_session=True, **as_user)
+    started.append(proc)
+
+    import psycopg2
+
+    def accepting() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"pgbouncer exited with {proc.returncode}; see {log}: {_last_line(log)}")
+        try:
+            psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname=PG_DB, connect_timeout=2).close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+    _wait(accepting, f"PgBouncer on 127.0.0.1:{port}", seconds=60)
+    return f"postgresql://{PG_USER}@127.0.0.1:{port}/{PG_DB}"
+
+
 def _dagster_yaml(port: int) -> str:
-    """The repo's dagster.yaml (logs, telemetry, concurrency pools) with the instance's storage in PostgreSQL."""
+    """The repo's dagster.yaml (logs, telemetry, concurrency pools) with the instance's storage in PostgreSQL,
+    reached on 127.0.0.1:port (PgBouncer's)."""
     base = (ROOT / "dagster.yaml").read_text()
     return (base.rstrip("\n") + "\n"
-            "# run, event log and schedule storage in the cluster's PostgreSQL (bench/cluster.py)\n"
+            "# run, event log and schedule storage in the cluster's PostgreSQL, through PgBouncer (bench/cluster.py)\n"
             "storage:\n"
             "  postgres:\n"
             "    postgres_db:\n"
@@ -211,20 +263,27 @@ def _dagster_yaml(port: int) -> str:
             f"      port: {port}\n"
             f"      db_name: {PG_DB}\n"
             # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; dagster-postgres installs psycopg2
-            "      scheme: postgresql+psycopg2\n")
+            "      scheme: postgresql+psycopg2\n"
+            # a worker host's local files are out of the UI's reach: steps log through the event log
+            "compute_logs:\n"
+            "  module: dagster._core.storage.noop_compute_log_manager\n"
+            "  class: NoOpComputeLogManager\n")
 
 
 @contextlib.contextmanager
 def cluster(tmp: Path, *, workers: int = 2, concurrency: int = 1, pin_cpus: bool = False,
             extra_env: dict[str, str] | None = None) -> Iterator[Cluster]:
-    """Start redis-server, PostgreSQL and `workers` Celery workers (each `--concurrency=concurrency`; with
+    """Start redis-server, PostgreSQL behind PgBouncer and `workers` Celery workers (each `--concurrency=concurrency`; with
     `pin_cpus`, worker i and its children on CPU i % cpu_count) on 127.0.0.1, with their logs and the Dagster
     home under `tmp`; stop them all on exit. Raises RuntimeError with a one-line reason when something fails."""
     tmp = Path(tmp)
     tmp.mkdir(parents=True, exist_ok=True)
-    redis_port, pg_port = free_port(), free_port()
-    while pg_port == redis_port:
-        pg_port = free_port()
+    ports: list[int] = []
+    while len(ports) < 3:  # redis, PostgreSQL, PgBouncer
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    redis_port, pg_port, bouncer_port = ports
     broker = f"redis://127.0.0.1:{redis_port}/0"
     home = tmp / "dagster_home"
     home.mkdir(exist_ok=True)
@@ -238,7 +297,7 @@ def cluster(tmp: Path, *, workers: int = 2, concurrency: int = 1, pin_cpus: bool
     files = contextlib.ExitStack()  # the processes' log files, closed when they have stopped
     pgdir: Path | None = None
     try:
-        redis_bin, pg_bin = redis_server(), postgres_bindir()
+        redis_bin, pg_bin, bouncer_bin = redis_server(), postgres_bindir(), pgbouncer_bin()
         started.append(subprocess.Popen(
             [redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=files.enter_context(open(tmp / "redis.log", "w")), stderr=subprocess.STDOUT,
@@ -254,8 +313,10 @@ def cluster(tmp: Path, *, workers: int = 2, concurrency: int = 1, pin_cpus: bool
         # outside `tmp`: pytest's tmp dirs sit under a 0700 directory the postgres user cannot traverse
         pgdir = Path(tempfile.mkdtemp(prefix="newsdag-pg-"))
         postgres_url = _start_postgres(pg_bin, pgdir, pg_port, tmp / "postgres.log", started, files)
+        pgbouncer_url = _start_pgbouncer(bouncer_bin, pgdir, pg_port, bouncer_port, tmp / "pgbouncer.log",
+                                         started, files)
 
-        (home / "dagster.yaml").write_text(_dagster_yaml(pg_port))
+        (home / "dagster.yaml").write_text(_dagster_yaml(bouncer_port))
         # create the instance's schema once, before several processes would race to create it
         init = subprocess.run([sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get()"],
                               env=env, capture_output=True, text=True)
@@ -290,7 +351,8 @@ def cluster(tmp: Path, *, workers: int = 2, concurrency: int = 1, pin_cpus: bool
             return all("ready" in log.read_text(errors="replace") for log in logs)
         _wait(workers_ready, f"{workers} Celery workers", seconds=180)
 
-        yield Cluster(env=env, home=home, logs=logs, pids=[p.pid for p in started], postgres_url=postgres_url)
+        yield Cluster(env=env, home=home, logs=logs, pids=[p.pid for p in started], postgres_url=postgres_url,
+                      pgbouncer_url=pgbouncer_url)
     finally:
         for proc in reversed(started):
             is_postgres = proc.args[0].endswith("/postgres")

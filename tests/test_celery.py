@@ -1,5 +1,5 @@
 """The chain on Celery workers with a real Redis broker: a two-day range of Reuters articles must give the
-same tables as an in-process run. Starts redis-server, PostgreSQL (the Dagster instance's storage) and two
+same tables as an in-process run. Starts redis-server, PostgreSQL behind PgBouncer (the Dagster instance's storage) and two
 `dagster-celery` workers on 127.0.0.1 (bench/cluster.py) and stops everything it started, by process id."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dagster as dg
 import duckdb
+import psycopg2
 import pytest
 
 from newsdag.cli import materialize
@@ -29,7 +31,8 @@ CONTRACT = ["articles", "rejected_files", "article_duplicates", "entity_mentions
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """Redis, PostgreSQL (the Dagster instance's storage) and two one-process Celery workers (bench/cluster.py)."""
+    """Redis, PostgreSQL behind PgBouncer (the Dagster instance's storage) and two one-process Celery workers
+    (bench/cluster.py)."""
     with contextlib.ExitStack() as stack:
         try:
             c = stack.enter_context(start_cluster(tmp_path_factory.mktemp("celery"), workers=2, concurrency=1,
@@ -37,7 +40,7 @@ def cluster(tmp_path_factory):
         except RuntimeError as e:
             pytest.fail(f"could not start the Celery cluster: {e}")
         yield {"env": c.env, "home": c.home, "tmp": c.home.parent, "logs": c.logs, "pids": c.pids,
-               "postgres_url": c.postgres_url}
+               "postgres_url": c.postgres_url, "pgbouncer_url": c.pgbouncer_url}
 
 
 def _snapshot(db: Path) -> dict[str, list]:
@@ -91,10 +94,16 @@ def test_two_days_on_celery_workers_equal_an_in_process_run(cluster, tmp_path: P
     try:
         assert instance.run_storage.__class__.__name__ == "PostgresRunStorage"
         assert instance.event_log_storage.__class__.__name__ == "PostgresEventLogStorage"
-        assert instance.get_runs_count() > 0
+        runs = instance.get_runs_count()
+        assert runs > 0
         assert {r.status for r in instance.get_runs()} == {dg.DagsterRunStatus.SUCCESS}
+        assert f":{urlparse(cluster['pgbouncer_url']).port}/" in instance.run_storage.postgres_url
     finally:
         instance.dispose()
+    # the instance reached the server through PgBouncer: the runs are in the PostgreSQL server itself
+    with contextlib.closing(psycopg2.connect(cluster["postgres_url"])) as con, con.cursor() as cur:
+        cur.execute("SELECT count(*) FROM runs")
+        assert cur.fetchone()[0] == runs
 
 
 def test_celery_without_a_persistent_instance_is_a_clear_error(tmp_path: Path, sample_dir: Path):
