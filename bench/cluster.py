@@ -162,6 +162,22 @@ def _as_postgres_user() -> dict:
     return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
 
 
+def _wait_accepting(proc: subprocess.Popen, name: str, port: int, dbname: str, log: Path) -> None:
+    """Wait until `proc` (postgres or pgbouncer) accepts connections to `dbname` on 127.0.0.1:port; a
+    RuntimeError with its log's last line if it exits first."""
+    import psycopg2  # dagster-postgres's driver
+
+    def accepting() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see {log}: {_last_line(log)}")
+        try:
+            psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname=dbname, connect_timeout=2).close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+    _wait(accepting, f"{name} on 127.0.0.1:{port}", seconds=60)
+
+
 def _start_postgres(bindir: Path, pgdir: Path, port: int, log: Path, started: list[subprocess.Popen],
                     files: contextlib.ExitStack) -> str:
     """initdb a fresh cluster in pgdir/data, start it on 127.0.0.1:port, create database `dagster`; the URL."""
@@ -189,15 +205,7 @@ def _start_postgres(bindir: Path, pgdir: Path, port: int, log: Path, started: li
     import psycopg2  # dagster-postgres's driver
     import psycopg2.sql
 
-    def accepting() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"postgres exited with {proc.returncode}; see {log}: {_last_line(log)}")
-        try:
-            psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname="postgres", connect_timeout=2).close()
-            return True
-        except psycopg2.OperationalError:
-            return False
-    _wait(accepting, f"PostgreSQL on 127.0.0.1:{port}", seconds=60)
+    _wait_accepting(proc, "postgres", port, "postgres", log)
     con = psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname="postgres")
     try:
         con.autocommit = True  # CREATE DATABASE cannot run in a transaction
@@ -224,8 +232,8 @@ def _start_pgbouncer(binary: str, pgdir: Path, pg_port: int, port: int, log: Pat
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {users}\n"
-        # session pooling: a client connection has a server connection to itself until it closes (the
-        # instance's statements need nothing more; transaction pooling would also do)
+        # session pooling: a client connection has one server connection to itself until it closes; the
+        # server connections outlive the clients
         "pool_mode = session\nmax_client_conn = 1000\ndefault_pool_size = 40\n"
         "log_connections = 0\nlog_disconnections = 0\n")
     for f in (ini, users):
@@ -234,17 +242,7 @@ def _start_pgbouncer(binary: str, pgdir: Path, pg_port: int, port: int, log: Pat
                             stderr=subprocess.STDOUT, start_new_session=True, **as_user)
     started.append(proc)
 
-    import psycopg2
-
-    def accepting() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"pgbouncer exited with {proc.returncode}; see {log}: {_last_line(log)}")
-        try:
-            psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname=PG_DB, connect_timeout=2).close()
-            return True
-        except psycopg2.OperationalError:
-            return False
-    _wait(accepting, f"PgBouncer on 127.0.0.1:{port}", seconds=60)
+    _wait_accepting(proc, "pgbouncer", port, PG_DB, log)
     return f"postgresql://{PG_USER}@127.0.0.1:{port}/{PG_DB}"
 
 
