@@ -53,7 +53,7 @@ redis:  ## Debian's redis-server for the Celery test (the test starts and stops 
 	  || echo "could not install redis-server (not root?): tests/test_celery.py will fail; apt-get install redis-server"
 
 postgres:  ## Debian's PostgreSQL and PgBouncer for the Celery test's Dagster instance (the test starts and stops its own)
-	@{ ls /usr/lib/postgresql/*/bin/postgres && command -v pgbouncer || ls /usr/sbin/pgbouncer; } >/dev/null 2>&1 \
+	@{ ls /usr/lib/postgresql/*/bin/postgres && { command -v pgbouncer || ls /usr/sbin/pgbouncer; }; } >/dev/null 2>&1 \
 	  || { echo "installing Debian's postgresql and pgbouncer for the Celery test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql pgbouncer >/dev/null; } \
 	  || echo "could not install postgresql/pgbouncer (not root?): tests/test_celery.py will fail; apt-get install postgresql pgbouncer"
