@@ -59,14 +59,21 @@ def _apt_install(package: str) -> None:
         subprocess.run(f"apt-get update -qq && apt-get install -y -qq {package} >/dev/null", shell=True, env=env)
 
 
+def _debian_command(name: str, package: str) -> str:
+    """The path of command `name` from Debian's `package` (on PATH or in /usr/sbin, which a non-root PATH may
+    lack), the package installed when it is missing."""
+    search = f"{os.environ.get('PATH', '')}{os.pathsep}/usr/sbin"
+    if shutil.which(name, path=search) is None:
+        _apt_install(package)
+    found = shutil.which(name, path=search)
+    if found is None:
+        raise RuntimeError(f"{name} not found and could not be installed: apt-get install {package}")
+    return found
+
+
 def redis_server() -> str:
     """redis-server from Debian's package, installed when missing."""
-    if shutil.which("redis-server") is None:
-        _apt_install("redis-server")
-    found = shutil.which("redis-server")
-    if found is None:
-        raise RuntimeError("redis-server not found and could not be installed: apt-get install redis-server")
-    return found
+    return _debian_command("redis-server", "redis-server")
 
 
 def postgres_bindir() -> Path:
@@ -86,12 +93,7 @@ def postgres_bindir() -> Path:
 
 def pgbouncer_bin() -> str:
     """pgbouncer from Debian's package, installed when missing."""
-    if shutil.which("pgbouncer") is None and not Path("/usr/sbin/pgbouncer").exists():
-        _apt_install("pgbouncer")
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if found is None:
-        raise RuntimeError("pgbouncer not found and could not be installed: apt-get install pgbouncer")
-    return found
+    return _debian_command("pgbouncer", "pgbouncer")
 
 
 def _last_line(log: Path) -> str:
